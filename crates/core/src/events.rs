@@ -1,0 +1,38 @@
+//! Service events onto the event bus, in the EventBridge envelope.
+
+use crate::{Result, Scope};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The EventBridge envelope; `detail` is the service-specific body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub version: String,
+    pub id: String,
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    pub source: String,
+    pub account: String,
+    pub time: DateTime<Utc>,
+    pub region: String,
+    pub resources: Vec<String>,
+    pub detail: serde_json::Value,
+}
+
+/// Services publish through this trait so that none depends on the bus implementation;
+/// until the bus exists the server wires a publisher that discards.
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    async fn publish(&self, scope: &Scope, event: Event) -> Result<()>;
+}
+
+/// Publisher used before an event bus is wired in.
+pub struct NoopPublisher;
+
+#[async_trait]
+impl EventPublisher for NoopPublisher {
+    async fn publish(&self, _scope: &Scope, _event: Event) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,29 @@
+//! Shared vocabulary of Sightline: who is calling, in which (account, region), and the
+//! traits through which services talk to each other without depending on one another.
+
+pub mod audit;
+pub mod events;
+pub mod identity;
+pub mod resources;
+
+pub use audit::AuditSink;
+pub use events::{Event, EventPublisher};
+pub use identity::{Caller, PrincipalKind, Scope, SessionContext, SessionIssuer};
+pub use resources::{ConfigurationChange, ResourceProvider, ResourceRecorder, ResourceRef};
+
+/// Errors raised by trait implementations that cross service boundaries.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("resource not found: {0}")]
+    NotFound(String),
+    #[error("resource already exists: {0}")]
+    AlreadyExists(String),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("storage failure: {0}")]
+    Storage(String),
+    #[error("{code}: {message}")]
+    Service { code: String, message: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,202 @@
+//! The Sightline server: one listener, the wire pipeline in front of every service, and
+//! the lifecycle (first-start bootstrap, graceful shutdown).
+
+pub mod audit;
+pub mod files;
+pub mod pipeline;
+pub mod record;
+pub mod state;
+mod tls;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use sightline_iam::{Identity, Limits};
+use sightline_meta::Meta;
+use state::AppState;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("meta store: {0}")]
+    Meta(#[from] sightline_meta::Error),
+    #[error("identity: {0}")]
+    Identity(#[from] sightline_iam::Error),
+    #[error("tls: {0}")]
+    Tls(String),
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub allow_plaintext: bool,
+    /// Lowest DurationSeconds accepted for temporary credentials (AWS: 900).
+    pub min_session_seconds: i64,
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./sightline-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 4566)),
+            tls_cert: None,
+            tls_key: None,
+            allow_plaintext: false,
+            min_session_seconds: 900,
+            max_body_bytes: 20 << 20,
+        }
+    }
+}
+
+/// A started server: the address it listens on and the handle to stop it.
+pub struct Running {
+    pub local_addr: SocketAddr,
+    pub endpoint: String,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, and flushes the audit sink.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await.map_err(|e| Error::Config(format!("server task failed: {e}")))?
+    }
+
+    pub async fn wait(self) -> Result<()> {
+        self.task.await.map_err(|e| Error::Config(format!("server task failed: {e}")))?
+    }
+
+    pub fn shutdown_handle(&self) -> tokio::sync::watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+pub async fn start(config: Config) -> Result<Running> {
+    let tls = tls::acceptor(&config)?;
+    std::fs::create_dir_all(&config.data_dir)?;
+    let data_dir = std::fs::canonicalize(&config.data_dir)?;
+    let meta = Arc::new(Meta::open(&data_dir)?);
+    let identity = Arc::new(Identity::open(meta, Limits { min_session_seconds: config.min_session_seconds.max(1) })?);
+    identity.bootstrap()?;
+    identity.complete_pending()?;
+    let root = identity.management_root_key().ok_or_else(|| Error::Config("management account has no root key".into()))?;
+    files::ensure_client_files(&data_dir, &root.id, &root.secret)?;
+    let management = identity.management_account().unwrap_or_default();
+    let audit = Arc::new(audit::FileAuditSink::open(&data_dir.join("audit"))?);
+    let services = sightline_iam::services(&identity);
+    let state = Arc::new(AppState::new(services, identity, audit.clone(), management.clone()));
+
+    let listener = TcpListener::bind(config.listen).await?;
+    let local_addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let endpoint = format!("{scheme}://{local_addr}");
+    let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
+    tracing::info!(endpoint = %endpoint, data_dir = %data_dir.display(), account = %management, "server started");
+    println!(
+        "sightline listening on {endpoint}\nexport AWS_ENDPOINT_URL={endpoint} AWS_SHARED_CREDENTIALS_FILE={} AWS_CONFIG_FILE={}",
+        data_dir.join("credentials").display(),
+        data_dir.join("config").display()
+    );
+    let max_body = config.max_body_bytes;
+    let task = tokio::spawn(async move {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(x) => x,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let state = state.clone();
+                    let tls = tls.clone();
+                    let is_tls = tls.is_some();
+                    let svc = hyper::service::service_fn(move |req| {
+                        let state = state.clone();
+                        async move { Ok::<_, std::convert::Infallible>(serve(state, req, peer, is_tls, max_body).await) }
+                    });
+                    let builder = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        None => {
+                            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                            let watched = graceful.watch(conn);
+                            tokio::spawn(async move {
+                                let _ = watched.await;
+                            });
+                        }
+                        Some(acceptor) => {
+                            let watcher = graceful.watcher();
+                            tokio::spawn(async move {
+                                match acceptor.accept(stream).await {
+                                    Ok(s) => {
+                                        let _ = watcher.watch(builder.serve_connection(TokioIo::new(s), svc)).await;
+                                    }
+                                    Err(e) => tracing::debug!(error = %e, "tls handshake failed"),
+                                }
+                            });
+                        }
+                    }
+                }
+                _ = shutdown_rx.changed() => break,
+            }
+        }
+        drop(listener);
+        if tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await.is_err() {
+            tracing::warn!("connections still open after 10 s, closing");
+        }
+        audit.close();
+        tracing::info!("server stopped");
+        Ok(())
+    });
+    Ok(Running { local_addr, endpoint, shutdown, task })
+}
+
+async fn serve(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAddr, tls: bool, max_body: usize) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    if parts.uri.path() == "/health" && parts.method == http::Method::GET {
+        return Response::builder()
+            .status(200)
+            .header("content-type", "text/plain")
+            .body(Full::new(Bytes::from_static(b"ok\n")))
+            .unwrap_or_default();
+    }
+    let (body, too_large) = match Limited::new(body, max_body).collect().await {
+        Ok(c) => (c.to_bytes(), false),
+        Err(_) => (Bytes::new(), true),
+    };
+    let inc = pipeline::Incoming {
+        method: &parts.method,
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body: &body,
+        source_ip: peer.ip().to_string(),
+        tls,
+        body_too_large: too_large,
+    };
+    let out = pipeline::handle(&state, inc).await;
+    let mut resp = Response::builder().status(out.status).header("content-type", out.content_type);
+    for (k, v) in &out.headers {
+        resp = resp.header(*k, v.as_str());
+    }
+    resp.body(Full::new(Bytes::from(out.body))).unwrap_or_default()
+}

@@ -1,0 +1,291 @@
+//! One request through the pipeline: authenticate (SigV4), decode, authorize (IAM),
+//! run the operation, audit, encode. Every outcome past service identification leaves
+//! exactly one audit record, and the response waits for that record to be durable.
+
+use crate::record::{self, RecordParts};
+use crate::state::AppState;
+use chrono::Utc;
+use http::{HeaderMap, Method};
+use serde_json::Value as J;
+use sightline_core::{Caller, PrincipalKind, Scope};
+use sightline_policy::{Context, Outcome};
+use sightline_wire::protocol::{Shape, classify, encode_error, encode_output, header};
+use sightline_wire::{
+    ApiError, CallContext, CommonError, EncodeCtx, OperationDef, Protocol, ResourceCtx, Service, Value, WireRequest, WireResponse,
+    sigv4,
+};
+use std::sync::Arc;
+
+pub struct Incoming<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub query: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    pub source_ip: String,
+    pub tls: bool,
+    pub body_too_large: bool,
+}
+
+/// The protocol to answer in before the operation is known.
+fn protocol_hint(service: Option<&dyn Service>, shape: Shape) -> Protocol {
+    let pick = |p: Protocol| match service {
+        Some(s) if s.def().protocols.contains(&p) => p,
+        Some(s) => s.def().protocols.first().copied().unwrap_or(p),
+        None => p,
+    };
+    match shape {
+        Shape::Json10 => pick(Protocol::AwsJson1_0),
+        Shape::Json11 => pick(Protocol::AwsJson1_1),
+        Shape::Cbor => pick(Protocol::RpcV2Cbor),
+        Shape::Query => match service {
+            Some(s) if s.def().protocols.contains(&Protocol::Ec2Query) => Protocol::Ec2Query,
+            _ => pick(Protocol::AwsQuery),
+        },
+        Shape::Rest => match service {
+            Some(s) if s.def().protocols.contains(&Protocol::RestJson1) => Protocol::RestJson1,
+            _ => pick(Protocol::RestXml),
+        },
+    }
+}
+
+/// Best-effort operation name for records of calls that failed before decoding.
+fn operation_hint(req: &WireRequest<'_>, shape: Shape) -> String {
+    match shape {
+        Shape::Json10 | Shape::Json11 => header(req.headers, "x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("Unknown")
+            .to_owned(),
+        Shape::Cbor => req.path.rsplit('/').next().unwrap_or("Unknown").to_owned(),
+        Shape::Query => {
+            let src = if req.method == Method::GET { req.query.as_bytes() } else { req.body };
+            form_urlencoded::parse(src)
+                .find(|(k, _)| k == "Action")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_else(|| "Unknown".into())
+        }
+        Shape::Rest => format!("{} {}", req.method, req.path),
+    }
+}
+
+pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let req = WireRequest { method: inc.method, path: inc.path, query: inc.query, headers: inc.headers, body: inc.body };
+    let shape = classify(&req);
+    let user_agent = header(inc.headers, "user-agent").unwrap_or("").to_owned();
+    let now = Utc::now();
+
+    let auth = match sigv4::parse(&req) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            let p = protocol_hint(None, shape);
+            return encode_error(p, None, &request_id, &CommonError::MissingAuthenticationToken.to_api_error(p));
+        }
+        Err(e) => {
+            let p = protocol_hint(None, shape);
+            return encode_error(p, None, &request_id, &e.to_api_error(p));
+        }
+    };
+    let Some(service) = state.services.get(auth.credential.service.as_str()).cloned() else {
+        let p = protocol_hint(None, shape);
+        return encode_error(p, None, &request_id, &CommonError::UnknownService(auth.credential.service.clone()).to_api_error(p));
+    };
+    let def = service.def();
+    let protocol = protocol_hint(Some(service.as_ref()), shape);
+    let region = auth.credential.region.clone();
+
+    // Failures before the operation runs are still calls, and still audited.
+    let fail = |caller: Option<&Caller>, account: &str, err: CommonError| {
+        let api = err.to_api_error(protocol);
+        (caller.cloned(), account.to_owned(), api)
+    };
+
+    let pre: Result<(Caller, Option<String>), (Option<Caller>, String, ApiError)> = (|| {
+        let mgmt = state.management_account.as_str();
+        let resolved = state.identity.authenticate(&auth.credential.access_key_id);
+        let Some(resolved) = resolved else {
+            return Err(fail(None, mgmt, CommonError::InvalidClientTokenId));
+        };
+        let caller = resolved.caller.clone();
+        let account = caller.account_id.clone();
+        if let Some(token) = &resolved.token {
+            if auth.security_token.as_deref() != Some(token.as_str()) {
+                return Err(fail(Some(&caller), &account, CommonError::InvalidClientTokenId));
+            }
+        } else if auth.security_token.is_some() {
+            return Err(fail(Some(&caller), &account, CommonError::InvalidClientTokenId));
+        }
+        if let Err(e) = sigv4::check_time(&auth, now) {
+            return Err(fail(Some(&caller), &account, e));
+        }
+        let key = state.signing_key(&auth.credential, &resolved.secret);
+        if let Err(e) = sigv4::verify(&req, &auth, &key, def.signing_name == "s3") {
+            return Err(fail(Some(&caller), &account, e));
+        }
+        if resolved.expiration.is_some_and(|exp| exp < now) {
+            return Err(fail(Some(&caller), &account, CommonError::ExpiredToken));
+        }
+        if inc.body_too_large {
+            return Err(fail(Some(&caller), &account, CommonError::PayloadTooLarge));
+        }
+        Ok((caller, resolved.token))
+    })();
+
+    let op_hint = operation_hint(&req, shape);
+    let (caller, _token) = match pre {
+        Ok(c) => c,
+        Err((caller, account, api)) => {
+            let identity = match &caller {
+                Some(c) => record::user_identity(c),
+                None => record::unknown_identity(Some(&auth.credential.access_key_id), &account),
+            };
+            let resp = encode_error(protocol, Some(def), &request_id, &api);
+            return audit_then(state, &account, &region, resp, RecordParts {
+                user_identity: identity,
+                time: now,
+                event_source: def.event_source(),
+                event_name: &op_hint,
+                region: &region,
+                source_ip: &inc.source_ip,
+                user_agent: &user_agent,
+                error: Some((&api.code, &api.message)),
+                request_parameters: J::Null,
+                response_elements: J::Null,
+                request_id: &request_id,
+                read_only: None,
+                resources: vec![],
+                recipient_account: &account,
+                tls: inc.tls,
+            })
+            .await;
+        }
+    };
+    let account = caller.account_id.clone();
+    let scope = Scope::new(account.clone(), region.clone());
+
+    let mut op_name = op_hint.clone();
+    let mut read_only = None;
+    let mut resources = Vec::new();
+    let mut request_parameters = J::Null;
+    let outcome: Result<(Protocol, &'static OperationDef, Value), (Protocol, ApiError)> = async {
+        let (protocol, name, input) = sightline_wire::protocol::resolve(def, &req).map_err(|(p, e)| (p, e.to_api_error(p)))?;
+        op_name = name.clone();
+        let op: &'static OperationDef =
+            def.operation(&name).ok_or_else(|| (protocol, CommonError::UnknownOperation(name.clone()).to_api_error(protocol)))?;
+        read_only = Some(op.read_only);
+        request_parameters = match &input {
+            Value::Map(m) if m.is_empty() => J::Null,
+            v => v.to_audit_json(),
+        };
+        let rctx = ResourceCtx { partition: "aws", account_id: &account, region: &region, caller_arn: &caller.identity_arn };
+        resources = (op.resources)(&rctx, &input);
+        if op.authorize {
+            let context = condition_context(&caller, &inc, &region, now);
+            for resource in &resources {
+                let policy = service.resource_policy(&scope, resource).await;
+                match state.identity.authorize(&caller, op.action, resource, &context, policy.as_deref()) {
+                    Outcome::Allowed => {}
+                    denied => {
+                        let why = if denied == Outcome::ExplicitDeny {
+                            "with an explicit deny in an identity-based policy".to_owned()
+                        } else {
+                            format!("because no identity-based policy allows the {} action", op.action)
+                        };
+                        let msg = format!(
+                            "User: {} is not authorized to perform: {} on resource: {resource} {why}",
+                            caller.identity_arn, op.action
+                        );
+                        return Err((protocol, CommonError::AccessDenied(msg).to_api_error(protocol)));
+                    }
+                }
+            }
+        }
+        let ctx = CallContext {
+            caller: caller.clone(),
+            scope: scope.clone(),
+            request_id: request_id.clone(),
+            source_ip: inc.source_ip.clone(),
+            user_agent: user_agent.clone(),
+            secure_transport: inc.tls,
+        };
+        let output = service.call(&ctx, op, input).await.map_err(|e| (protocol, e))?;
+        Ok((protocol, op, output))
+    }
+    .await;
+
+    let (resp, error, response_elements) = match &outcome {
+        Ok((p, op, output)) => {
+            let resp = encode_output(*p, &EncodeCtx { service: def, operation: op.name, request_id: &request_id }, output);
+            let elements = if op.read_only { J::Null } else { output.to_audit_json() };
+            (resp, None, elements)
+        }
+        Err((p, e)) => (encode_error(*p, Some(def), &request_id, e), Some(e.clone()), J::Null),
+    };
+    audit_then(state, &account, &region, resp, RecordParts {
+        user_identity: record::user_identity(&caller),
+        time: now,
+        event_source: def.event_source(),
+        event_name: &op_name,
+        region: &region,
+        source_ip: &inc.source_ip,
+        user_agent: &user_agent,
+        error: error.as_ref().map(|e| (e.code.as_str(), e.message.as_str())),
+        request_parameters,
+        response_elements: match response_elements {
+            J::Object(m) if m.is_empty() => J::Null,
+            other => other,
+        },
+        request_id: &request_id,
+        read_only,
+        resources,
+        recipient_account: &account,
+        tls: inc.tls,
+    })
+    .await
+}
+
+/// Global condition keys for this request.
+fn condition_context(caller: &Caller, inc: &Incoming<'_>, region: &str, now: chrono::DateTime<Utc>) -> Context {
+    let mut c = Context::new();
+    c.set("aws:SourceIp", inc.source_ip.clone());
+    c.set("aws:SecureTransport", if inc.tls { "true" } else { "false" });
+    c.set("aws:CurrentTime", now.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    c.set("aws:EpochTime", now.timestamp().to_string());
+    c.set("aws:PrincipalArn", caller.arn.clone());
+    c.set("aws:PrincipalAccount", caller.account_id.clone());
+    c.set("aws:userid", caller.principal_id.clone());
+    c.set("aws:RequestedRegion", region.to_owned());
+    c.set(
+        "aws:PrincipalType",
+        match caller.kind {
+            PrincipalKind::Root => "Account",
+            PrincipalKind::IAMUser => "User",
+            PrincipalKind::AssumedRole => "AssumedRole",
+            PrincipalKind::FederatedUser => "FederatedUser",
+            _ => "Unknown",
+        },
+    );
+    if let Some(u) = &caller.user_name {
+        c.set("aws:username", u.clone());
+    }
+    if let Some(s) = &caller.session {
+        c.set("aws:MultiFactorAuthPresent", if s.mfa_authenticated { "true" } else { "false" });
+        c.set("aws:TokenIssueTime", s.creation_date.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    }
+    c
+}
+
+/// Writes the record, then answers; a record that cannot be made durable turns the
+/// answer into a 500 so that nothing unaudited is acknowledged.
+async fn audit_then(state: &Arc<AppState>, account: &str, region: &str, resp: WireResponse, parts: RecordParts<'_>) -> WireResponse {
+    let record = record::build(parts);
+    match state.audit.record(&Scope::new(account, region), record).await {
+        Ok(()) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "audit record not durable, failing the call");
+            let mut r = resp;
+            r.status = 500;
+            r
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! What every request shares: the services by signing name, identity, the audit sink
+//! and the SigV4 signing-key cache.
+
+use parking_lot::RwLock;
+use sightline_core::AuditSink;
+use sightline_iam::Identity;
+use sightline_wire::Service;
+use sightline_wire::sigv4::{self, Credential};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct AppState {
+    pub services: HashMap<&'static str, Arc<dyn Service>>,
+    pub identity: Arc<Identity>,
+    pub audit: Arc<dyn AuditSink>,
+    pub management_account: String,
+    /// Derived keys per (key id, date, region, service): four HMACs saved per request.
+    key_cache: RwLock<HashMap<(String, String, String, String), (String, [u8; 32])>>,
+}
+
+const KEY_CACHE_LIMIT: usize = 10_000;
+
+impl AppState {
+    pub fn new(
+        services: Vec<Arc<dyn Service>>,
+        identity: Arc<Identity>,
+        audit: Arc<dyn AuditSink>,
+        management_account: String,
+    ) -> AppState {
+        let services = services.into_iter().map(|s| (s.def().signing_name, s)).collect();
+        AppState { services, identity, audit, management_account, key_cache: RwLock::new(HashMap::new()) }
+    }
+
+    pub fn signing_key(&self, cred: &Credential, secret: &str) -> [u8; 32] {
+        let k = (cred.access_key_id.clone(), cred.date.clone(), cred.region.clone(), cred.service.clone());
+        if let Some((s, key)) = self.key_cache.read().get(&k)
+            && s == secret
+        {
+            return *key;
+        }
+        let key = sigv4::signing_key(secret, cred);
+        let mut cache = self.key_cache.write();
+        if cache.len() >= KEY_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(k, (secret.to_owned(), key));
+        key
+    }
+}

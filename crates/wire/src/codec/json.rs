@@ -1,0 +1,68 @@
+//! awsJson1_0 / awsJson1_1 / restJson1 bodies.
+
+use crate::timestamp::epoch_f64;
+use crate::value::{Value, ValueMap};
+use base64::Engine;
+
+pub fn decode(body: &[u8]) -> Result<Value, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::map());
+    }
+    let text = std::str::from_utf8(body).map_err(|_| "Request body is not valid UTF-8".to_string())?;
+    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("Invalid JSON: {e}"))?;
+    match json {
+        serde_json::Value::Object(_) => Ok(from_json(json)),
+        _ => Err("Request body must be a JSON object".into()),
+    }
+}
+
+pub fn from_json(json: serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match json {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        J::String(s) => Value::String(s),
+        J::Array(a) => Value::List(a.into_iter().map(from_json).collect()),
+        J::Object(o) => Value::Map(o.into_iter().map(|(k, v)| (k, from_json(v))).collect::<ValueMap>()),
+    }
+}
+
+pub fn to_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::Float(f) => float_json(*f),
+        Value::String(s) => J::String(s.clone()),
+        Value::Blob(b) => J::String(base64::engine::general_purpose::STANDARD.encode(b)),
+        Value::Timestamp(t) => float_json(epoch_f64(t)),
+        Value::List(l) => J::Array(l.iter().map(to_json).collect()),
+        Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+    }
+}
+
+/// JSON has no NaN or infinities; AWS JSON protocols send them as strings.
+fn float_json(f: f64) -> serde_json::Value {
+    if f.is_nan() {
+        serde_json::Value::String("NaN".into())
+    } else if f.is_infinite() {
+        serde_json::Value::String(if f > 0.0 { "Infinity" } else { "-Infinity" }.into())
+    } else if f.fract() == 0.0 && f.abs() < 1e15 {
+        serde_json::Value::from(f as i64)
+    } else {
+        serde_json::Number::from_f64(f).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+pub fn encode(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(&to_json(v)).unwrap_or_else(|_| b"{}".to_vec())
+}
+
+pub fn encode_error(code: &str, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "__type": code, "message": message })).unwrap_or_default()
+}

@@ -1,0 +1,176 @@
+//! XML writing and reading shared by awsQuery, ec2 and restXml.
+
+use crate::timestamp::format_iso;
+use crate::value::{Value, ValueMap};
+use base64::Engine;
+use quick_xml::events::Event;
+
+/// How lists are written: Query wraps items in `<member>`, ec2 in `<item>`, restXml
+/// (S3) repeats the member's own element name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListStyle {
+    Wrapped(&'static str),
+    Flattened,
+}
+
+pub fn escape(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#xD;"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::Null => String::new(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => format_float(*f),
+        Value::String(s) => s.clone(),
+        Value::Blob(b) => base64::engine::general_purpose::STANDARD.encode(b),
+        Value::Timestamp(t) => format_iso(t),
+        Value::List(_) | Value::Map(_) => return None,
+    })
+}
+
+fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+    } else {
+        format!("{f:?}")
+    }
+}
+
+/// Writes the members of a structure as child elements.
+pub fn write_members(m: &ValueMap, style: ListStyle, out: &mut String) {
+    for (k, v) in m.iter() {
+        write_element(k, v, style, out);
+    }
+}
+
+pub fn write_element(name: &str, v: &Value, style: ListStyle, out: &mut String) {
+    match v {
+        Value::List(items) => match style {
+            ListStyle::Wrapped(item) => {
+                out.push('<');
+                out.push_str(name);
+                out.push('>');
+                for it in items {
+                    write_element(item, it, style, out);
+                }
+                out.push_str("</");
+                out.push_str(name);
+                out.push('>');
+            }
+            ListStyle::Flattened => {
+                for it in items {
+                    write_element(name, it, style, out);
+                }
+            }
+        },
+        Value::Map(m) => {
+            out.push('<');
+            out.push_str(name);
+            out.push('>');
+            write_members(m, style, out);
+            out.push_str("</");
+            out.push_str(name);
+            out.push('>');
+        }
+        other => {
+            let text = scalar(other).unwrap_or_default();
+            out.push('<');
+            out.push_str(name);
+            out.push('>');
+            escape(&text, out);
+            out.push_str("</");
+            out.push_str(name);
+            out.push('>');
+        }
+    }
+}
+
+/// Parses an XML document into its root element name and a [`Value`]: text-only
+/// elements become strings, repeated children become lists. Shapes decide the rest.
+pub fn parse(body: &[u8]) -> Result<(String, Value), String> {
+    let text = std::str::from_utf8(body).map_err(|_| "The XML you provided was not well-formed".to_string())?;
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().trim_text(true);
+    // Each frame: element name, collected children, collected text.
+    let mut stack: Vec<(String, Vec<(String, Value)>, String)> = Vec::new();
+    let mut root: Option<(String, Value)> = None;
+    loop {
+        match reader.read_event().map_err(|e| format!("The XML you provided was not well-formed: {e}"))? {
+            Event::Start(e) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                stack.push((name, Vec::new(), String::new()));
+            }
+            Event::Empty(e) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                match stack.last_mut() {
+                    Some(parent) => parent.1.push((name, Value::String(String::new()))),
+                    None => root = Some((name, Value::String(String::new()))),
+                }
+            }
+            Event::Text(t) => {
+                if let Some(top) = stack.last_mut() {
+                    let s = t.decode().map_err(|e| format!("The XML you provided was not well-formed: {e}"))?;
+                    let s = quick_xml::escape::unescape(&s).map_err(|e| format!("The XML you provided was not well-formed: {e}"))?;
+                    top.2.push_str(&s);
+                }
+            }
+            Event::CData(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.2.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+            Event::GeneralRef(r) => {
+                if let Some(top) = stack.last_mut() {
+                    let name = String::from_utf8_lossy(&r).into_owned();
+                    let entity = format!("&{name};");
+                    let s = quick_xml::escape::unescape(&entity)
+                        .map_err(|e| format!("The XML you provided was not well-formed: {e}"))?;
+                    top.2.push_str(&s);
+                }
+            }
+            Event::End(_) => {
+                let (name, children, text) = stack.pop().ok_or("The XML you provided was not well-formed")?;
+                let value = if children.is_empty() { Value::String(text) } else { group(children) };
+                match stack.last_mut() {
+                    Some(parent) => parent.1.push((name, value)),
+                    None => root = Some((name, value)),
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !stack.is_empty() {
+        return Err("The XML you provided was not well-formed".into());
+    }
+    root.ok_or_else(|| "The XML you provided was not well-formed".into())
+}
+
+fn group(children: Vec<(String, Value)>) -> Value {
+    let mut m = ValueMap::new();
+    for (k, v) in children {
+        match m.get_mut(&k) {
+            Some(Value::List(l)) => l.push(v),
+            Some(existing) => {
+                let first = std::mem::replace(existing, Value::Null);
+                *existing = Value::List(vec![first, v]);
+            }
+            None => m.insert(k, v),
+        }
+    }
+    Value::Map(m)
+}

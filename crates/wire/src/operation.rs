@@ -1,0 +1,97 @@
+//! Operations are declared once, as data: name, IAM action, read-only flag, the resources
+//! they touch and (for REST protocols) the HTTP route. Every protocol the service speaks
+//! serves the same declaration.
+
+use crate::Protocol;
+use crate::value::Value;
+
+/// Where an operation lives on a REST service.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpRoute {
+    pub method: &'static str,
+    /// Template with `{label}` and greedy `{label+}` segments.
+    pub path: &'static str,
+}
+
+/// What the authorizer needs to know about the caller when computing resource ARNs.
+pub struct ResourceCtx<'a> {
+    pub partition: &'a str,
+    pub account_id: &'a str,
+    pub region: &'a str,
+    /// The caller's own ARN, for operations that default to acting on the caller.
+    pub caller_arn: &'a str,
+}
+
+#[derive(Clone, Copy)]
+pub struct OperationDef {
+    pub name: &'static str,
+    /// IAM action, e.g. `iam:CreateUser`.
+    pub action: &'static str,
+    pub read_only: bool,
+    /// ARNs the call acts on, computed from the decoded input before the call runs, so
+    /// that authorization happens before anything changes.
+    pub resources: fn(&ResourceCtx<'_>, &Value) -> Vec<String>,
+    pub http: Option<HttpRoute>,
+    /// False only for calls every authenticated principal may make (GetCallerIdentity).
+    pub authorize: bool,
+}
+
+impl OperationDef {
+    /// An RPC-style operation (JSON, Query, CBOR protocols).
+    pub const fn rpc(
+        name: &'static str,
+        action: &'static str,
+        read_only: bool,
+        resources: fn(&ResourceCtx<'_>, &Value) -> Vec<String>,
+    ) -> OperationDef {
+        OperationDef { name, action, read_only, resources, http: None, authorize: true }
+    }
+
+    /// Marks an operation that needs no permission.
+    pub const fn public(mut self) -> OperationDef {
+        self.authorize = false;
+        self
+    }
+
+    pub const fn route(mut self, method: &'static str, path: &'static str) -> OperationDef {
+        self.http = Some(HttpRoute { method, path });
+        self
+    }
+}
+
+impl std::fmt::Debug for OperationDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperationDef").field("name", &self.name).field("action", &self.action).finish()
+    }
+}
+
+/// Resource function for operations that act on no particular resource.
+pub fn any_resource(_: &ResourceCtx<'_>, _: &Value) -> Vec<String> {
+    vec!["*".to_owned()]
+}
+
+#[derive(Debug)]
+pub struct ServiceDef {
+    /// SigV4 signing name: the service in the credential scope.
+    pub signing_name: &'static str,
+    /// `eventSource` in audit records.
+    pub endpoint_prefix: &'static str,
+    pub protocols: &'static [Protocol],
+    pub xml_namespace: &'static str,
+    pub target_prefix: Option<&'static str>,
+    /// JSON services that were Query services once answer with `x-amzn-query-error`.
+    pub query_compatible: bool,
+    /// Services that sign only in us-east-1 (IAM, Organizations) report this region.
+    pub global_region: Option<&'static str>,
+    pub operations: &'static [OperationDef],
+}
+
+impl ServiceDef {
+    pub fn operation(&self, name: &str) -> Option<&OperationDef> {
+        self.operations.iter().find(|o| o.name == name)
+    }
+
+    pub fn event_source(&self) -> String {
+        format!("{}.amazonaws.com", self.endpoint_prefix)
+    }
+}

@@ -1,0 +1,51 @@
+//! The interface between the server and a service: the server authenticates, decodes,
+//! authorizes and audits; the service only runs operations on typed input.
+
+use crate::error::ApiError;
+use crate::operation::{OperationDef, ServiceDef};
+use crate::value::Value;
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sightline_core::{Caller, Scope};
+
+/// Everything an operation may know about the request it serves.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    pub caller: Caller,
+    pub scope: Scope,
+    pub request_id: String,
+    pub source_ip: String,
+    pub user_agent: String,
+    pub secure_transport: bool,
+}
+
+#[async_trait]
+pub trait Service: Send + Sync {
+    fn def(&self) -> &'static ServiceDef;
+
+    async fn call(&self, ctx: &CallContext, op: &'static OperationDef, input: Value) -> Result<Value, ApiError>;
+
+    /// The resource-based policy attached to `arn` (a role's trust policy, a bucket
+    /// policy), consulted by authorization; most resources have none.
+    async fn resource_policy(&self, _scope: &Scope, _arn: &str) -> Option<String> {
+        None
+    }
+}
+
+/// How a service reports an input that does not fit the shape: the code and message
+/// depend on the service (IAM says `ValidationError`, JSON services `ValidationException`).
+pub type InvalidInput = fn(&crate::DeError) -> ApiError;
+
+/// Decodes the input into the operation's request type, runs it, encodes the output.
+pub async fn typed<Req, Resp, F, Fut>(input: Value, invalid: InvalidInput, f: F) -> Result<Value, ApiError>
+where
+    Req: DeserializeOwned,
+    Resp: Serialize,
+    F: FnOnce(Req) -> Fut,
+    Fut: std::future::Future<Output = Result<Resp, ApiError>>,
+{
+    let req: Req = crate::from_value(input).map_err(|e| invalid(&e))?;
+    let resp = f(req).await?;
+    crate::to_value(&resp).map_err(|e| ApiError::internal(format!("response encoding failed: {e}")))
+}
