@@ -154,6 +154,18 @@ def test_requested_region_condition(server, iam):
                  status=403)
 
 
+def test_requested_region_condition_iam(server, iam):
+    """aws:RequestedRegion as the request's signing region: a client configured for
+    eu-west-1 signs IAM requests for eu-west-1 when given a custom endpoint."""
+    doc = policy(
+        allow("iam:ListUsers", Condition={"StringEquals": {"aws:RequestedRegion": "us-east-1"}})
+    )
+    user = make_user(iam, "regional-iam", inline={"region": doc})
+    server.client("iam", user.creds, region="us-east-1").list_users()
+    expect_error("AccessDenied", server.client("iam", user.creds, region="eu-west-1").list_users,
+                 status=403)
+
+
 def test_requested_region_condition_cli(server, iam):
     target = make_role(iam, trust(root_arn(server.account_id)), "regional-cli")
     doc = policy(
@@ -205,6 +217,21 @@ def test_cross_account_assume_trusted_is_allowed(server, member_accounts):
     plain = make_user(iam_a, "plain-a")
     expect_error("AccessDenied", server.client("sts", plain.creds).assume_role,
                  RoleArn=role["Arn"], RoleSessionName="plain")
+
+
+def test_management_user_without_policy_cannot_assume_member_admin_role(
+    server, member_accounts, iam
+):
+    # The bootstrap role trusts the management account root, which delegates to the
+    # management account's IAM policies: a user with none gets nothing.
+    account_a, _ = member_accounts
+    user = make_user(iam, "mgmt-plain")
+    expect_error("AccessDenied", server.client("sts", user.creds).assume_role,
+                 RoleArn=org_role_arn(account_a), RoleSessionName="escalate", status=403)
+    iam.put_user_policy(UserName=user.name, PolicyName="hop",
+                        PolicyDocument=policy(allow("sts:AssumeRole", org_role_arn(account_a))))
+    creds = assume(server.client("sts", user.creds), org_role_arn(account_a), "allowed")
+    assert server.client("sts", creds).get_caller_identity()["Account"] == account_a
 
 
 def test_member_account_cannot_read_management_iam(server, member_accounts, iam):

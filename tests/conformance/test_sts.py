@@ -185,7 +185,7 @@ def test_assume_missing_role_is_access_denied(server, sts):
         "AccessDenied",
         sts.assume_role,
         RoleArn=f"arn:aws:iam::{server.account_id}:role/{unique('nope')}",
-        RoleSessionName="x",
+        RoleSessionName="missing",
         status=403,
     )
 

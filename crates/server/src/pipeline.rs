@@ -93,6 +93,9 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
     let def = service.def();
     let protocol = protocol_hint(Some(service.as_ref()), shape);
     let region = auth.credential.region.clone();
+    // Global services (IAM, Organizations) file their events in their home region, as
+    // CloudTrail does, whatever region the client signed for.
+    let audit_region = def.global_region.map(str::to_owned).unwrap_or_else(|| region.clone());
 
     // Failures before the operation runs are still calls, and still audited.
     let fail = |caller: Option<&Caller>, account: &str, err: CommonError| {
@@ -118,15 +121,16 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
         if let Err(e) = sigv4::check_time(&auth, now) {
             return Err(fail(Some(&caller), &account, e));
         }
+        // An oversized body was not read, so its signature cannot be checked.
+        if inc.body_too_large {
+            return Err(fail(Some(&caller), &account, CommonError::PayloadTooLarge));
+        }
         let key = state.signing_key(&auth.credential, &resolved.secret);
         if let Err(e) = sigv4::verify(&req, &auth, &key, def.signing_name == "s3") {
             return Err(fail(Some(&caller), &account, e));
         }
         if resolved.expiration.is_some_and(|exp| exp < now) {
             return Err(fail(Some(&caller), &account, CommonError::ExpiredToken));
-        }
-        if inc.body_too_large {
-            return Err(fail(Some(&caller), &account, CommonError::PayloadTooLarge));
         }
         Ok((caller, resolved.token))
     })();
@@ -140,12 +144,12 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
                 None => record::unknown_identity(Some(&auth.credential.access_key_id), &account),
             };
             let resp = encode_error(protocol, Some(def), &request_id, &api);
-            return audit_then(state, &account, &region, resp, RecordParts {
+            return audit_then(state, &account, &audit_region, resp, RecordParts {
                 user_identity: identity,
                 time: now,
                 event_source: def.event_source(),
                 event_name: &op_hint,
-                region: &region,
+                region: &audit_region,
                 source_ip: &inc.source_ip,
                 user_agent: &user_agent,
                 error: Some((&api.code, &api.message)),
@@ -156,7 +160,7 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
                 resources: vec![],
                 recipient_account: &account,
                 tls: inc.tls,
-            })
+            }, protocol, def)
             .await;
         }
     };
@@ -183,7 +187,7 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
             let context = condition_context(&caller, &inc, &region, now);
             for resource in &resources {
                 let policy = service.resource_policy(&scope, resource).await;
-                match state.identity.authorize(&caller, op.action, resource, &context, policy.as_deref()) {
+                match state.identity.authorize(&caller, op.action, resource, &context, policy.as_ref()) {
                     Outcome::Allowed => {}
                     denied => {
                         let why = if denied == Outcome::ExplicitDeny {
@@ -221,12 +225,12 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
         }
         Err((p, e)) => (encode_error(*p, Some(def), &request_id, e), Some(e.clone()), J::Null),
     };
-    audit_then(state, &account, &region, resp, RecordParts {
+    audit_then(state, &account, &audit_region, resp, RecordParts {
         user_identity: record::user_identity(&caller),
         time: now,
         event_source: def.event_source(),
         event_name: &op_name,
-        region: &region,
+        region: &audit_region,
         source_ip: &inc.source_ip,
         user_agent: &user_agent,
         error: error.as_ref().map(|e| (e.code.as_str(), e.message.as_str())),
@@ -240,7 +244,7 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
         resources,
         recipient_account: &account,
         tls: inc.tls,
-    })
+    }, protocol, def)
     .await
 }
 
@@ -277,15 +281,23 @@ fn condition_context(caller: &Caller, inc: &Incoming<'_>, region: &str, now: chr
 
 /// Writes the record, then answers; a record that cannot be made durable turns the
 /// answer into a 500 so that nothing unaudited is acknowledged.
-async fn audit_then(state: &Arc<AppState>, account: &str, region: &str, resp: WireResponse, parts: RecordParts<'_>) -> WireResponse {
+async fn audit_then(
+    state: &Arc<AppState>,
+    account: &str,
+    region: &str,
+    resp: WireResponse,
+    parts: RecordParts<'_>,
+    protocol: Protocol,
+    def: &sightline_wire::ServiceDef,
+) -> WireResponse {
+    let request_id = parts.request_id.to_owned();
     let record = record::build(parts);
     match state.audit.record(&Scope::new(account, region), record).await {
         Ok(()) => resp,
         Err(e) => {
             tracing::error!(error = %e, "audit record not durable, failing the call");
-            let mut r = resp;
-            r.status = 500;
-            r
+            let err = ApiError::new(500, "InternalFailure", "The request could not be recorded in the audit trail.");
+            encode_error(protocol, Some(def), &request_id, &err)
         }
     }
 }

@@ -28,9 +28,18 @@ pub trait Service: Send + Sync {
 
     /// The resource-based policy attached to `arn` (a role's trust policy, a bucket
     /// policy), consulted by authorization; most resources have none.
-    async fn resource_policy(&self, _scope: &Scope, _arn: &str) -> Option<String> {
+    async fn resource_policy(&self, _scope: &Scope, _arn: &str) -> Option<ResourcePolicy> {
         None
     }
+}
+
+/// A resource-based policy document and how AWS combines it with identity policies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourcePolicy {
+    pub document: String,
+    /// Role trust and KMS key policies: a grant to a whole account only delegates to that
+    /// account's identity policies, which must allow the call too.
+    pub account_grant_delegates: bool,
 }
 
 /// How a service reports an input that does not fit the shape: the code and message

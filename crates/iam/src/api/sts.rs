@@ -6,7 +6,8 @@ use crate::model::Session;
 use serde::{Deserialize, Serialize};
 use sightline_core::PrincipalKind;
 use sightline_wire::{
-    ApiError, CallContext, OperationDef, Protocol, ResourceCtx, Service, ServiceDef, Timestamp, Value, any_resource, typed,
+    ApiError, CallContext, OperationDef, Protocol, ResourceCtx, ResourcePolicy, Service, ServiceDef, Timestamp, Value, any_resource,
+    typed,
 };
 use std::sync::Arc;
 
@@ -25,7 +26,8 @@ pub static STS: ServiceDef = ServiceDef {
     operations: &[
         OperationDef::rpc("GetCallerIdentity", "sts:GetCallerIdentity", true, any_resource).public(),
         OperationDef::rpc("AssumeRole", "sts:AssumeRole", false, role_arn),
-        OperationDef::rpc("GetSessionToken", "sts:GetSessionToken", true, any_resource),
+        // AWS: no permission is needed to get a session token for oneself.
+        OperationDef::rpc("GetSessionToken", "sts:GetSessionToken", true, any_resource).public(),
     ],
 };
 
@@ -155,8 +157,9 @@ impl Service for Sts {
         }
     }
 
-    async fn resource_policy(&self, _scope: &sightline_core::Scope, arn: &str) -> Option<String> {
+    async fn resource_policy(&self, _scope: &sightline_core::Scope, arn: &str) -> Option<ResourcePolicy> {
         let (account, name) = crate::engine::parse_role_arn(arn)?;
-        self.identity.get_entity::<crate::model::Role>(account, name).ok().map(|r| r.trust.text)
+        let role = self.identity.get_entity::<crate::model::Role>(account, name).ok()?;
+        Some(ResourcePolicy { document: role.trust.text, account_grant_delegates: true })
     }
 }

@@ -18,6 +18,7 @@ use parking_lot::RwLock;
 use sightline_core::{Caller, PrincipalKind, SessionContext, SessionIssuer};
 use sightline_meta::Meta;
 use sightline_policy::{Context, Outcome, Policy, PolicyKind, Principal, Request};
+use sightline_wire::ResourcePolicy;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -211,14 +212,18 @@ impl Identity {
         action: &str,
         resource: &str,
         context: &Context,
-        resource_policy: Option<&str>,
+        resource_policy: Option<&ResourcePolicy>,
     ) -> Outcome {
         let principal = policy_principal(caller);
         let request = Request { action, resource, principal: &principal, context };
         let resource_account = arn_account(resource).filter(|a| !a.is_empty()).unwrap_or(&caller.account_id);
-        let resource_policy = resource_policy.and_then(|p| Policy::parse(p, PolicyKind::Resource).or_else(|_| Policy::parse(p, PolicyKind::Trust)).ok());
+        let parsed = resource_policy.and_then(|rp| {
+            let kind = if rp.account_grant_delegates { PolicyKind::Trust } else { PolicyKind::Resource };
+            Policy::parse(&rp.document, kind).ok()
+        });
         if caller.is_root() {
-            if let Some(rp) = &resource_policy {
+            // The root user's implicit identity grant covers its own account only.
+            if let Some(rp) = &parsed {
                 match rp.evaluate(&request) {
                     sightline_policy::Decision::Deny => return Outcome::ExplicitDeny,
                     sightline_policy::Decision::Allow => return Outcome::Allowed,
@@ -233,7 +238,12 @@ impl Identity {
         }
         let policies = self.identity_policies(caller);
         let refs: Vec<&Policy> = policies.iter().map(|p| p.as_ref()).collect();
-        sightline_policy::authorize(&refs, resource_policy.as_ref(), resource_account, &request)
+        match resource_policy {
+            Some(rp) if rp.account_grant_delegates => {
+                sightline_policy::authorize_strict(&refs, parsed.as_ref(), resource_account, &request)
+            }
+            _ => sightline_policy::authorize(&refs, parsed.as_ref(), resource_account, &request),
+        }
     }
 }
 

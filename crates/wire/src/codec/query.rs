@@ -118,7 +118,7 @@ fn entry_map(items: Vec<(String, Node)>, ec2: bool) -> Value {
 /// `<OpResponse xmlns><OpResult>…</OpResult><ResponseMetadata>…</ResponseMetadata></OpResponse>`.
 pub fn encode(operation: &str, namespace: &str, request_id: &str, output: &Value) -> Vec<u8> {
     let mut out = String::with_capacity(256);
-    out.push_str("<");
+    out.push('<');
     out.push_str(operation);
     out.push_str("Response xmlns=\"");
     escape(namespace, &mut out);

@@ -99,14 +99,16 @@ pub fn write_element(name: &str, v: &Value, style: ListStyle, out: &mut String) 
     }
 }
 
+/// An open element while parsing: its name, the children collected so far and its text.
+type Frame = (String, Vec<(String, Value)>, String);
+
 /// Parses an XML document into its root element name and a [`Value`]: text-only
 /// elements become strings, repeated children become lists. Shapes decide the rest.
 pub fn parse(body: &[u8]) -> Result<(String, Value), String> {
     let text = std::str::from_utf8(body).map_err(|_| "The XML you provided was not well-formed".to_string())?;
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().trim_text(true);
-    // Each frame: element name, collected children, collected text.
-    let mut stack: Vec<(String, Vec<(String, Value)>, String)> = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<(String, Value)> = None;
     loop {
         match reader.read_event().map_err(|e| format!("The XML you provided was not well-formed: {e}"))? {
