@@ -297,6 +297,7 @@ class SightlineServer:
         self.data_dir = Path(data_dir)
         self.log_dir = Path(log_dir)
         self.extra_args = [str(a) for a in extra_args]
+        self.scheme = "http"
         self.port: Optional[int] = None
         self.proc: Optional[subprocess.Popen] = None
         self._generation = 0
@@ -308,7 +309,7 @@ class SightlineServer:
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def credentials_path(self) -> Path:
@@ -350,7 +351,8 @@ class SightlineServer:
                     f"argv: {argv}\nstderr:\n{self.stderr()}\nstdout:\n{self.stdout()}"
                 )
             try:
-                resp = requests.get(self.endpoint + "/health", timeout=1)
+                # Readiness only: TLS tests check the certificate with their own client.
+                resp = requests.get(self.endpoint + "/health", timeout=1, verify=False)
                 if resp.status_code == 200:
                     return
                 last = f"HTTP {resp.status_code}: {resp.text[:200]}"

@@ -46,7 +46,11 @@ impl From<Error> for ApiError {
             Error::Org { code, message } => ApiError::new(400, code, message),
             Error::Storage(_) | Error::Encoding(_) => {
                 tracing::error!(error = %msg, "iam storage failure");
-                ApiError::new(500, "ServiceFailure", "The request processing has failed because of an unknown error.")
+                ApiError::new(
+                    500,
+                    "ServiceFailure",
+                    "The request processing has failed because of an unknown error.",
+                )
             }
         }
     }

@@ -16,8 +16,14 @@ use std::sync::Arc;
 /// The three wire services this crate serves, sharing one identity state.
 pub fn services(identity: &Arc<Identity>) -> Vec<Arc<dyn sightline_wire::Service>> {
     vec![
-        Arc::new(api::sts::Sts { identity: Arc::clone(identity) }),
-        Arc::new(api::iam::Iam { identity: Arc::clone(identity) }),
-        Arc::new(api::organizations::Organizations { identity: Arc::clone(identity) }),
+        Arc::new(api::sts::Sts {
+            identity: Arc::clone(identity),
+        }),
+        Arc::new(api::iam::Iam {
+            identity: Arc::clone(identity),
+        }),
+        Arc::new(api::organizations::Organizations {
+            identity: Arc::clone(identity),
+        }),
     ]
 }

@@ -29,10 +29,16 @@ pub struct Organization {
 
 impl Organization {
     pub fn arn(&self) -> String {
-        format!("arn:{PARTITION}:organizations::{}:organization/{}", self.management_account_id, self.id)
+        format!(
+            "arn:{PARTITION}:organizations::{}:organization/{}",
+            self.management_account_id, self.id
+        )
     }
     pub fn account_arn(&self, account: &str) -> String {
-        format!("arn:{PARTITION}:organizations::{}:account/{}/{account}", self.management_account_id, self.id)
+        format!(
+            "arn:{PARTITION}:organizations::{}:account/{}/{account}",
+            self.management_account_id, self.id
+        )
     }
 }
 
@@ -61,7 +67,10 @@ pub struct PolicyDoc {
 impl PolicyDoc {
     pub fn parse(text: &str, kind: PolicyKind) -> Result<PolicyDoc, sightline_policy::Error> {
         let parsed = Policy::parse(text, kind)?;
-        Ok(PolicyDoc { text: text.to_owned(), parsed: Some(Arc::new(parsed)) })
+        Ok(PolicyDoc {
+            text: text.to_owned(),
+            parsed: Some(Arc::new(parsed)),
+        })
     }
 
     /// Re-parses after loading from storage; a stored document was valid when stored.
@@ -94,7 +103,10 @@ pub struct User {
 
 impl User {
     pub fn arn(&self) -> String {
-        format!("arn:{PARTITION}:iam::{}:user{}{}", self.account, self.path, self.name)
+        format!(
+            "arn:{PARTITION}:iam::{}:user{}{}",
+            self.account, self.path, self.name
+        )
     }
 }
 
@@ -115,7 +127,10 @@ pub struct Role {
 
 impl Role {
     pub fn arn(&self) -> String {
-        format!("arn:{PARTITION}:iam::{}:role{}{}", self.account, self.path, self.name)
+        format!(
+            "arn:{PARTITION}:iam::{}:role{}{}",
+            self.account, self.path, self.name
+        )
     }
 }
 
@@ -135,7 +150,10 @@ pub struct ManagedPolicy {
 
 impl ManagedPolicy {
     pub fn arn(&self) -> String {
-        format!("arn:{PARTITION}:iam::{}:policy{}{}", self.account, self.path, self.name)
+        format!(
+            "arn:{PARTITION}:iam::{}:policy{}{}",
+            self.account, self.path, self.name
+        )
     }
 }
 
@@ -158,7 +176,12 @@ pub struct AccessKey {
 /// What temporary credentials stand for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum SessionKind {
-    AssumedRole { role_name: String, role_path: String, role_id: String, session_name: String },
+    AssumedRole {
+        role_name: String,
+        role_path: String,
+        role_id: String,
+        session_name: String,
+    },
     /// GetSessionToken: the long-term identity's own permissions.
     SessionToken { owner: KeyOwner },
 }

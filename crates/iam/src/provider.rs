@@ -37,14 +37,24 @@ fn doc_json(text: &str) -> J {
 }
 
 fn tags(p: &J) -> Vec<Tag> {
-    p.get("Tags").and_then(|t| serde_json::from_value(t.clone()).ok()).unwrap_or_default()
+    p.get("Tags")
+        .and_then(|t| serde_json::from_value(t.clone()).ok())
+        .unwrap_or_default()
 }
 
 fn inline(p: &J) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    for item in p.get("Policies").and_then(J::as_array).into_iter().flatten() {
-        let name = str_prop(item, "PolicyName").ok_or_else(|| Error::Invalid("PolicyName is required".into()))?;
-        let doc = item.get("PolicyDocument").ok_or_else(|| Error::Invalid("PolicyDocument is required".into()))?;
+    for item in p
+        .get("Policies")
+        .and_then(J::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = str_prop(item, "PolicyName")
+            .ok_or_else(|| Error::Invalid("PolicyName is required".into()))?;
+        let doc = item
+            .get("PolicyDocument")
+            .ok_or_else(|| Error::Invalid("PolicyDocument is required".into()))?;
         out.insert(name.to_owned(), doc_text(doc)?);
     }
     Ok(out)
@@ -58,7 +68,10 @@ fn managed(p: &J) -> Vec<String> {
 }
 
 fn generated_name(prefix: &str) -> String {
-    format!("{prefix}-{}", crate::engine::unique_id("").to_ascii_lowercase())
+    format!(
+        "{prefix}-{}",
+        crate::engine::unique_id("").to_ascii_lowercase()
+    )
 }
 
 pub struct UserProvider(pub Arc<Identity>);
@@ -66,24 +79,36 @@ pub struct RoleProvider(pub Arc<Identity>);
 pub struct ManagedPolicyProvider(pub Arc<Identity>);
 
 /// Brings inline and attached policies of a user or role to the wanted sets.
-fn sync_policies<T: crate::engine::Entity>(id: &Identity, account: &str, name: &str, p: &J) -> Result<()> {
+fn sync_policies<T: crate::engine::Entity>(
+    id: &Identity,
+    account: &str,
+    name: &str,
+    p: &J,
+) -> Result<()> {
     let want_inline = inline(p)?;
-    for existing in id.list_inline_policies::<T>(account, name).map_err(core_err)? {
+    for existing in id
+        .list_inline_policies::<T>(account, name)
+        .map_err(core_err)?
+    {
         if !want_inline.contains_key(&existing) {
-            id.delete_inline_policy::<T>(account, name, &existing).map_err(core_err)?;
+            id.delete_inline_policy::<T>(account, name, &existing)
+                .map_err(core_err)?;
         }
     }
     for (pn, doc) in &want_inline {
-        id.put_inline_policy::<T>(account, name, pn, doc).map_err(core_err)?;
+        id.put_inline_policy::<T>(account, name, pn, doc)
+            .map_err(core_err)?;
     }
     let want_managed = managed(p);
     for (_, arn) in id.list_attached::<T>(account, name).map_err(core_err)? {
         if !want_managed.contains(&arn) {
-            id.detach_policy::<T>(account, name, &arn).map_err(core_err)?;
+            id.detach_policy::<T>(account, name, &arn)
+                .map_err(core_err)?;
         }
     }
     for arn in &want_managed {
-        id.attach_policy::<T>(account, name, arn).map_err(core_err)?;
+        id.attach_policy::<T>(account, name, arn)
+            .map_err(core_err)?;
     }
     let current: Vec<String> = {
         let mut e: T = id.get_entity(account, name).map_err(core_err)?;
@@ -94,7 +119,33 @@ fn sync_policies<T: crate::engine::Entity>(id: &Identity, account: &str, name: &
     Ok(())
 }
 
-fn read_common<T: crate::engine::Entity>(id: &Identity, account: &str, name: &str, e: &mut T, out: &mut serde_json::Map<String, J>) -> Result<()> {
+/// Deleting a user or role requires removing its policies first, as on IAM.
+fn strip_policies<T: crate::engine::Entity>(
+    id: &Identity,
+    account: &str,
+    name: &str,
+) -> Result<()> {
+    for pn in id
+        .list_inline_policies::<T>(account, name)
+        .map_err(core_err)?
+    {
+        id.delete_inline_policy::<T>(account, name, &pn)
+            .map_err(core_err)?;
+    }
+    for (_, arn) in id.list_attached::<T>(account, name).map_err(core_err)? {
+        id.detach_policy::<T>(account, name, &arn)
+            .map_err(core_err)?;
+    }
+    Ok(())
+}
+
+fn read_common<T: crate::engine::Entity>(
+    id: &Identity,
+    account: &str,
+    name: &str,
+    e: &mut T,
+    out: &mut serde_json::Map<String, J>,
+) -> Result<()> {
     let policies: Vec<J> = id
         .list_inline_policies::<T>(account, name)
         .map_err(core_err)?
@@ -123,14 +174,23 @@ impl ResourceProvider for UserProvider {
     }
 
     async fn create(&self, scope: &Scope, p: &J) -> Result<ResourceRef> {
-        let name = str_prop(p, "UserName").map(str::to_owned).unwrap_or_else(|| generated_name("user"));
-        let u = self.0.create_user(&scope.account_id, &name, str_prop(p, "Path"), vec![]).map_err(core_err)?;
+        let name = str_prop(p, "UserName")
+            .map(str::to_owned)
+            .unwrap_or_else(|| generated_name("user"));
+        let u = self
+            .0
+            .create_user(&scope.account_id, &name, str_prop(p, "Path"), vec![])
+            .map_err(core_err)?;
         if let Err(e) = sync_policies::<User>(&self.0, &scope.account_id, &name, p) {
             // Leave nothing half-made behind.
             let _ = self.delete(scope, &name).await;
             return Err(e);
         }
-        Ok(ResourceRef { type_name: self.type_name().into(), physical_id: name, arn: u.arn() })
+        Ok(ResourceRef {
+            type_name: self.type_name().into(),
+            physical_id: name,
+            arn: u.arn(),
+        })
     }
 
     async fn read(&self, scope: &Scope, id: &str) -> Result<Option<J>> {
@@ -148,24 +208,27 @@ impl ResourceProvider for UserProvider {
 
     async fn update(&self, scope: &Scope, id: &str, p: &J) -> Result<ResourceRef> {
         if str_prop(p, "UserName").is_some_and(|n| n != id) {
-            return Err(Error::Invalid("changing UserName requires replacement".into()));
+            return Err(Error::Invalid(
+                "changing UserName requires replacement".into(),
+            ));
         }
         sync_policies::<User>(&self.0, &scope.account_id, id, p)?;
         let u: User = self.0.get_entity(&scope.account_id, id).map_err(core_err)?;
-        Ok(ResourceRef { type_name: self.type_name().into(), physical_id: id.into(), arn: u.arn() })
+        Ok(ResourceRef {
+            type_name: self.type_name().into(),
+            physical_id: id.into(),
+            arn: u.arn(),
+        })
     }
 
     async fn delete(&self, scope: &Scope, id: &str) -> Result<()> {
         let acct = &scope.account_id;
-        for pn in self.0.list_inline_policies::<User>(acct, id).map_err(core_err)? {
-            self.0.delete_inline_policy::<User>(acct, id, &pn).map_err(core_err)?;
-        }
-        for (_, arn) in self.0.list_attached::<User>(acct, id).map_err(core_err)? {
-            self.0.detach_policy::<User>(acct, id, &arn).map_err(core_err)?;
-        }
+        strip_policies::<User>(&self.0, acct, id)?;
         let owner = crate::model::KeyOwner::User(id.to_owned());
         for k in self.0.list_access_keys(acct, &owner).map_err(core_err)? {
-            self.0.delete_access_key(acct, &owner, &k.id).map_err(core_err)?;
+            self.0
+                .delete_access_key(acct, &owner, &k.id)
+                .map_err(core_err)?;
         }
         self.0.delete_user(acct, id).map_err(core_err)
     }
@@ -175,7 +238,11 @@ impl ResourceProvider for UserProvider {
             .0
             .list_users(&scope.account_id, None)
             .into_iter()
-            .map(|u| ResourceRef { type_name: self.type_name().into(), arn: u.arn(), physical_id: u.name })
+            .map(|u| ResourceRef {
+                type_name: self.type_name().into(),
+                arn: u.arn(),
+                physical_id: u.name,
+            })
             .collect())
     }
 }
@@ -187,25 +254,36 @@ impl ResourceProvider for RoleProvider {
     }
 
     async fn create(&self, scope: &Scope, p: &J) -> Result<ResourceRef> {
-        let name = str_prop(p, "RoleName").map(str::to_owned).unwrap_or_else(|| generated_name("role"));
-        let trust = doc_text(p.get("AssumeRolePolicyDocument").ok_or_else(|| Error::Invalid("AssumeRolePolicyDocument is required".into()))?)?;
+        let name = str_prop(p, "RoleName")
+            .map(str::to_owned)
+            .unwrap_or_else(|| generated_name("role"));
+        let trust = doc_text(
+            p.get("AssumeRolePolicyDocument")
+                .ok_or_else(|| Error::Invalid("AssumeRolePolicyDocument is required".into()))?,
+        )?;
         let r = self
             .0
             .create_role(
                 &scope.account_id,
-                &name,
-                str_prop(p, "Path"),
-                &trust,
-                str_prop(p, "Description").map(str::to_owned),
-                p.get("MaxSessionDuration").and_then(J::as_i64),
-                vec![],
+                crate::engine::NewRole {
+                    name: &name,
+                    path: str_prop(p, "Path"),
+                    trust: &trust,
+                    description: str_prop(p, "Description").map(str::to_owned),
+                    max_session_duration: p.get("MaxSessionDuration").and_then(J::as_i64),
+                    tags: vec![],
+                },
             )
             .map_err(core_err)?;
         if let Err(e) = sync_policies::<Role>(&self.0, &scope.account_id, &name, p) {
             let _ = self.delete(scope, &name).await;
             return Err(e);
         }
-        Ok(ResourceRef { type_name: self.type_name().into(), physical_id: name, arn: r.arn() })
+        Ok(ResourceRef {
+            type_name: self.type_name().into(),
+            physical_id: name,
+            arn: r.arn(),
+        })
     }
 
     async fn read(&self, scope: &Scope, id: &str) -> Result<Option<J>> {
@@ -228,24 +306,27 @@ impl ResourceProvider for RoleProvider {
 
     async fn update(&self, scope: &Scope, id: &str, p: &J) -> Result<ResourceRef> {
         if str_prop(p, "RoleName").is_some_and(|n| n != id) {
-            return Err(Error::Invalid("changing RoleName requires replacement".into()));
+            return Err(Error::Invalid(
+                "changing RoleName requires replacement".into(),
+            ));
         }
         if let Some(t) = p.get("AssumeRolePolicyDocument") {
-            self.0.update_role_trust(&scope.account_id, id, &doc_text(t)?).map_err(core_err)?;
+            self.0
+                .update_role_trust(&scope.account_id, id, &doc_text(t)?)
+                .map_err(core_err)?;
         }
         sync_policies::<Role>(&self.0, &scope.account_id, id, p)?;
         let r: Role = self.0.get_entity(&scope.account_id, id).map_err(core_err)?;
-        Ok(ResourceRef { type_name: self.type_name().into(), physical_id: id.into(), arn: r.arn() })
+        Ok(ResourceRef {
+            type_name: self.type_name().into(),
+            physical_id: id.into(),
+            arn: r.arn(),
+        })
     }
 
     async fn delete(&self, scope: &Scope, id: &str) -> Result<()> {
         let acct = &scope.account_id;
-        for pn in self.0.list_inline_policies::<Role>(acct, id).map_err(core_err)? {
-            self.0.delete_inline_policy::<Role>(acct, id, &pn).map_err(core_err)?;
-        }
-        for (_, arn) in self.0.list_attached::<Role>(acct, id).map_err(core_err)? {
-            self.0.detach_policy::<Role>(acct, id, &arn).map_err(core_err)?;
-        }
+        strip_policies::<Role>(&self.0, acct, id)?;
         self.0.delete_role(acct, id).map_err(core_err)
     }
 
@@ -254,7 +335,11 @@ impl ResourceProvider for RoleProvider {
             .0
             .list_roles(&scope.account_id, None)
             .into_iter()
-            .map(|r| ResourceRef { type_name: self.type_name().into(), arn: r.arn(), physical_id: r.name })
+            .map(|r| ResourceRef {
+                type_name: self.type_name().into(),
+                arn: r.arn(),
+                physical_id: r.name,
+            })
             .collect())
     }
 }
@@ -266,15 +351,31 @@ impl ResourceProvider for ManagedPolicyProvider {
     }
 
     async fn create(&self, scope: &Scope, p: &J) -> Result<ResourceRef> {
-        let name = str_prop(p, "ManagedPolicyName").map(str::to_owned).unwrap_or_else(|| generated_name("policy"));
-        let doc = doc_text(p.get("PolicyDocument").ok_or_else(|| Error::Invalid("PolicyDocument is required".into()))?)?;
+        let name = str_prop(p, "ManagedPolicyName")
+            .map(str::to_owned)
+            .unwrap_or_else(|| generated_name("policy"));
+        let doc = doc_text(
+            p.get("PolicyDocument")
+                .ok_or_else(|| Error::Invalid("PolicyDocument is required".into()))?,
+        )?;
         let mp = self
             .0
-            .create_policy(&scope.account_id, &name, str_prop(p, "Path"), &doc, str_prop(p, "Description").map(str::to_owned), vec![])
+            .create_policy(
+                &scope.account_id,
+                &name,
+                str_prop(p, "Path"),
+                &doc,
+                str_prop(p, "Description").map(str::to_owned),
+                vec![],
+            )
             .map_err(core_err)?;
         let arn = mp.arn();
         self.attach_to(scope, &arn, p)?;
-        Ok(ResourceRef { type_name: self.type_name().into(), physical_id: arn.clone(), arn })
+        Ok(ResourceRef {
+            type_name: self.type_name().into(),
+            physical_id: arn.clone(),
+            arn,
+        })
     }
 
     async fn read(&self, scope: &Scope, arn: &str) -> Result<Option<J>> {
@@ -321,11 +422,25 @@ impl ResourceProvider for ManagedPolicyProvider {
 
     async fn delete(&self, scope: &Scope, arn: &str) -> Result<()> {
         let acct = &scope.account_id;
-        for u in self.0.list_users(acct, None).into_iter().filter(|u| u.attached.iter().any(|a| a == arn)) {
-            self.0.detach_policy::<User>(acct, &u.name, arn).map_err(core_err)?;
+        for u in self
+            .0
+            .list_users(acct, None)
+            .into_iter()
+            .filter(|u| u.attached.iter().any(|a| a == arn))
+        {
+            self.0
+                .detach_policy::<User>(acct, &u.name, arn)
+                .map_err(core_err)?;
         }
-        for r in self.0.list_roles(acct, None).into_iter().filter(|r| r.attached.iter().any(|a| a == arn)) {
-            self.0.detach_policy::<Role>(acct, &r.name, arn).map_err(core_err)?;
+        for r in self
+            .0
+            .list_roles(acct, None)
+            .into_iter()
+            .filter(|r| r.attached.iter().any(|a| a == arn))
+        {
+            self.0
+                .detach_policy::<Role>(acct, &r.name, arn)
+                .map_err(core_err)?;
         }
         self.0.delete_policy(acct, arn).map_err(core_err)
     }
@@ -335,7 +450,11 @@ impl ResourceProvider for ManagedPolicyProvider {
             .0
             .list_policies(&scope.account_id, "Local", false, None)
             .into_iter()
-            .map(|p| ResourceRef { type_name: self.type_name().into(), physical_id: p.arn(), arn: p.arn() })
+            .map(|p| ResourceRef {
+                type_name: self.type_name().into(),
+                physical_id: p.arn(),
+                arn: p.arn(),
+            })
             .collect())
     }
 }
@@ -343,13 +462,20 @@ impl ResourceProvider for ManagedPolicyProvider {
 impl ManagedPolicyProvider {
     fn attach_to(&self, scope: &Scope, arn: &str, p: &J) -> Result<()> {
         let names = |k: &str| -> Vec<String> {
-            p.get(k).and_then(J::as_array).map(|a| a.iter().filter_map(J::as_str).map(str::to_owned).collect()).unwrap_or_default()
+            p.get(k)
+                .and_then(J::as_array)
+                .map(|a| a.iter().filter_map(J::as_str).map(str::to_owned).collect())
+                .unwrap_or_default()
         };
         for u in names("Users") {
-            self.0.attach_policy::<User>(&scope.account_id, &u, arn).map_err(core_err)?;
+            self.0
+                .attach_policy::<User>(&scope.account_id, &u, arn)
+                .map_err(core_err)?;
         }
         for r in names("Roles") {
-            self.0.attach_policy::<Role>(&scope.account_id, &r, arn).map_err(core_err)?;
+            self.0
+                .attach_policy::<Role>(&scope.account_id, &r, arn)
+                .map_err(core_err)?;
         }
         Ok(())
     }

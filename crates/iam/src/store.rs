@@ -49,18 +49,40 @@ pub struct Batch {
 }
 
 enum Op {
-    Put { kind: &'static str, id: String, account: String, body: String },
-    Delete { kind: &'static str, id: String },
+    Put {
+        kind: &'static str,
+        id: String,
+        account: String,
+        body: String,
+    },
+    Delete {
+        kind: &'static str,
+        id: String,
+    },
 }
 
 impl Batch {
-    pub fn put<T: Serialize>(&mut self, kind: &'static str, id: &str, account: &str, value: &T) -> Result<&mut Self> {
-        self.ops.push(Op::Put { kind, id: id.to_owned(), account: account.to_owned(), body: serde_json::to_string(value)? });
+    pub fn put<T: Serialize>(
+        &mut self,
+        kind: &'static str,
+        id: &str,
+        account: &str,
+        value: &T,
+    ) -> Result<&mut Self> {
+        self.ops.push(Op::Put {
+            kind,
+            id: id.to_owned(),
+            account: account.to_owned(),
+            body: serde_json::to_string(value)?,
+        });
         Ok(self)
     }
 
     pub fn delete(&mut self, kind: &'static str, id: &str) -> &mut Self {
-        self.ops.push(Op::Delete { kind, id: id.to_owned() });
+        self.ops.push(Op::Delete {
+            kind,
+            id: id.to_owned(),
+        });
         self
     }
 

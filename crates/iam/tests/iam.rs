@@ -30,16 +30,28 @@ fn state_survives_reopen_and_bootstrap_runs_once() {
         let account = id.management_account().unwrap();
         id.create_user(&account, "alice", None, vec![]).unwrap();
         id.put_inline_policy::<User>(&account, "alice", "p", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}"#).unwrap();
-        let k = id.create_access_key(&account, KeyOwner::User("alice".into())).unwrap();
+        let k = id
+            .create_access_key(&account, KeyOwner::User("alice".into()))
+            .unwrap();
         (account, k.id)
     };
     let id = open(dir.path());
-    assert_eq!(id.management_account().unwrap(), account, "a restart must not create a second management account");
+    assert_eq!(
+        id.management_account().unwrap(),
+        account,
+        "a restart must not create a second management account"
+    );
     let resolved = id.authenticate(&key_id).expect("key survives restart");
     assert_eq!(resolved.caller.user_name.as_deref(), Some("alice"));
     let ctx = Context::new();
-    assert_eq!(id.authorize(&resolved.caller, "iam:ListUsers", "*", &ctx, None), Outcome::Allowed);
-    assert_eq!(id.authorize(&resolved.caller, "iam:CreateUser", "*", &ctx, None), Outcome::ImplicitDeny);
+    assert_eq!(
+        id.authorize(&resolved.caller, "iam:ListUsers", "*", &ctx, None),
+        Outcome::Allowed
+    );
+    assert_eq!(
+        id.authorize(&resolved.caller, "iam:CreateUser", "*", &ctx, None),
+        Outcome::ImplicitDeny
+    );
 }
 
 #[test]
@@ -49,14 +61,35 @@ fn root_is_bounded_by_its_account() {
     let root = root_caller(&id);
     let ctx = Context::new();
     let own = format!("arn:aws:iam::{}:user/x", root.account_id);
-    assert_eq!(id.authorize(&root, "iam:DeleteUser", &own, &ctx, None), Outcome::Allowed);
-    assert_eq!(id.authorize(&root, "iam:DeleteUser", "arn:aws:iam::999999999999:user/x", &ctx, None), Outcome::ImplicitDeny);
+    assert_eq!(
+        id.authorize(&root, "iam:DeleteUser", &own, &ctx, None),
+        Outcome::Allowed
+    );
+    assert_eq!(
+        id.authorize(
+            &root,
+            "iam:DeleteUser",
+            "arn:aws:iam::999999999999:user/x",
+            &ctx,
+            None
+        ),
+        Outcome::ImplicitDeny
+    );
     // A resource policy in the other account can grant it.
     let grant = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"ROOT"},"Action":"sts:AssumeRole"}]}"#
         .replace("ROOT", &format!("arn:aws:iam::{}:root", root.account_id));
-    let trust = sightline_wire::ResourcePolicy { document: grant, account_grant_delegates: true };
+    let trust = sightline_wire::ResourcePolicy {
+        document: grant,
+        account_grant_delegates: true,
+    };
     assert_eq!(
-        id.authorize(&root, "sts:AssumeRole", "arn:aws:iam::999999999999:role/r", &ctx, Some(&trust)),
+        id.authorize(
+            &root,
+            "sts:AssumeRole",
+            "arn:aws:iam::999999999999:role/r",
+            &ctx,
+            Some(&trust)
+        ),
         Outcome::Allowed
     );
 }
@@ -69,11 +102,19 @@ fn explicit_deny_beats_allow_for_users() {
     id.create_user(&acct, "bob", None, vec![]).unwrap();
     id.put_inline_policy::<User>(&acct, "bob", "allow", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#).unwrap();
     id.put_inline_policy::<User>(&acct, "bob", "deny", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:DeleteUser","Resource":"*"}]}"#).unwrap();
-    let k = id.create_access_key(&acct, KeyOwner::User("bob".into())).unwrap();
+    let k = id
+        .create_access_key(&acct, KeyOwner::User("bob".into()))
+        .unwrap();
     let bob = id.authenticate(&k.id).unwrap().caller;
     let ctx = Context::new();
-    assert_eq!(id.authorize(&bob, "iam:GetUser", "*", &ctx, None), Outcome::Allowed);
-    assert_eq!(id.authorize(&bob, "iam:DeleteUser", "*", &ctx, None), Outcome::ExplicitDeny);
+    assert_eq!(
+        id.authorize(&bob, "iam:GetUser", "*", &ctx, None),
+        Outcome::Allowed
+    );
+    assert_eq!(
+        id.authorize(&bob, "iam:DeleteUser", "*", &ctx, None),
+        Outcome::ExplicitDeny
+    );
 }
 
 #[test]
@@ -86,11 +127,17 @@ fn access_keys_are_limited_to_two_and_inactive_keys_do_not_authenticate() {
     let k1 = id.create_access_key(&acct, owner.clone()).unwrap();
     id.create_access_key(&acct, owner.clone()).unwrap();
     let third = id.create_access_key(&acct, owner.clone()).unwrap_err();
-    assert!(matches!(third, sightline_iam::Error::LimitExceeded(_)), "{third:?}");
+    assert!(
+        matches!(third, sightline_iam::Error::LimitExceeded(_)),
+        "{third:?}"
+    );
     id.update_access_key(&acct, &owner, &k1.id, false).unwrap();
     assert!(id.authenticate(&k1.id).is_none());
     let del = id.delete_user(&acct, "carol").unwrap_err();
-    assert!(matches!(del, sightline_iam::Error::DeleteConflict(_)), "{del:?}");
+    assert!(
+        matches!(del, sightline_iam::Error::DeleteConflict(_)),
+        "{del:?}"
+    );
 }
 
 #[test]
@@ -98,30 +145,67 @@ fn member_accounts_get_an_admin_role_trusting_management() {
     let dir = tempfile::tempdir().unwrap();
     let id = open(dir.path());
     let root = root_caller(&id);
-    let req = id.create_account(&root.account_id, "ops", "ops@example.com", None).unwrap();
+    let req = id
+        .create_account(&root.account_id, "ops", "ops@example.com", None)
+        .unwrap();
     assert_eq!(req.state, "IN_PROGRESS");
     id.complete_pending().unwrap();
-    let done = id.describe_create_account_status(&root.account_id, &req.id).unwrap();
+    let done = id
+        .describe_create_account_status(&root.account_id, &req.id)
+        .unwrap();
     assert_eq!(done.state, "SUCCEEDED");
     let member = done.account_id.unwrap();
     let role = format!("arn:aws:iam::{member}:role/OrganizationAccountAccessRole");
-    let s = id.assume_role(&root, &role, "me", Some(900), &Context::new()).unwrap();
+    let s = id
+        .assume_role(&root, &role, "me", Some(900), &Context::new())
+        .unwrap();
     let caller = id.authenticate(&s.access_key_id).unwrap().caller;
     assert_eq!(caller.account_id, member);
-    assert_eq!(id.authorize(&caller, "iam:CreateUser", &format!("arn:aws:iam::{member}:user/x"), &Context::new(), None), Outcome::Allowed);
+    assert_eq!(
+        id.authorize(
+            &caller,
+            "iam:CreateUser",
+            &format!("arn:aws:iam::{member}:user/x"),
+            &Context::new(),
+            None
+        ),
+        Outcome::Allowed
+    );
     // The same email cannot open a second account.
-    let again = id.create_account(&root.account_id, "ops2", "ops@example.com", None).unwrap();
+    let again = id
+        .create_account(&root.account_id, "ops2", "ops@example.com", None)
+        .unwrap();
     id.complete_pending().unwrap();
-    let failed = id.describe_create_account_status(&root.account_id, &again.id).unwrap();
-    assert_eq!((failed.state.as_str(), failed.failure_reason.as_deref()), ("FAILED", Some("EMAIL_ALREADY_EXISTS")));
+    let failed = id
+        .describe_create_account_status(&root.account_id, &again.id)
+        .unwrap();
+    assert_eq!(
+        (failed.state.as_str(), failed.failure_reason.as_deref()),
+        ("FAILED", Some("EMAIL_ALREADY_EXISTS"))
+    );
     // A member's session cannot assume a role whose trust names only the management account.
-    let other = id.create_account(&root.account_id, "dev", "dev@example.com", None).unwrap();
+    let other = id
+        .create_account(&root.account_id, "dev", "dev@example.com", None)
+        .unwrap();
     id.complete_pending().unwrap();
-    let other_id = id.describe_create_account_status(&root.account_id, &other.id).unwrap().account_id.unwrap();
+    let other_id = id
+        .describe_create_account_status(&root.account_id, &other.id)
+        .unwrap()
+        .account_id
+        .unwrap();
     let err = id
-        .assume_role(&caller, &format!("arn:aws:iam::{other_id}:role/OrganizationAccountAccessRole"), "xx", None, &Context::new())
+        .assume_role(
+            &caller,
+            &format!("arn:aws:iam::{other_id}:role/OrganizationAccountAccessRole"),
+            "xx",
+            None,
+            &Context::new(),
+        )
         .unwrap_err();
-    assert!(matches!(err, sightline_iam::Error::AccessDenied(_)), "{err:?}");
+    assert!(
+        matches!(err, sightline_iam::Error::AccessDenied(_)),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -140,23 +224,53 @@ async fn providers_create_read_update_delete() {
     let actual = users.read(&scope, "dave").await.unwrap().unwrap();
     assert_eq!(actual["Policies"][0]["PolicyDocument"], doc);
     assert_eq!(actual["Tags"], json!([{"Key": "team", "Value": "ops"}]));
-    users.update(&scope, "dave", &json!({"UserName": "dave"})).await.unwrap();
+    users
+        .update(&scope, "dave", &json!({"UserName": "dave"}))
+        .await
+        .unwrap();
     let actual = users.read(&scope, "dave").await.unwrap().unwrap();
-    assert!(actual.get("Policies").is_none() && actual.get("Tags").is_none(), "{actual}");
+    assert!(
+        actual.get("Policies").is_none() && actual.get("Tags").is_none(),
+        "{actual}"
+    );
 
     let policies = ManagedPolicyProvider(Arc::clone(&id));
-    let p = policies.create(&scope, &json!({"ManagedPolicyName": "mp", "PolicyDocument": doc, "Users": ["dave"]})).await.unwrap();
-    assert_eq!(users.read(&scope, "dave").await.unwrap().unwrap()["ManagedPolicyArns"], json!([p.arn]));
+    let p = policies
+        .create(
+            &scope,
+            &json!({"ManagedPolicyName": "mp", "PolicyDocument": doc, "Users": ["dave"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        users.read(&scope, "dave").await.unwrap().unwrap()["ManagedPolicyArns"],
+        json!([p.arn])
+    );
     policies.delete(&scope, &p.physical_id).await.unwrap();
-    assert!(policies.read(&scope, &p.physical_id).await.unwrap().is_none());
+    assert!(
+        policies
+            .read(&scope, &p.physical_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     users.delete(&scope, "dave").await.unwrap();
     assert!(users.read(&scope, "dave").await.unwrap().is_none());
 
     let roles = RoleProvider(Arc::clone(&id));
     let trust = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]});
-    roles.create(&scope, &json!({"RoleName": "app", "AssumeRolePolicyDocument": trust})).await.unwrap();
-    assert_eq!(roles.read(&scope, "app").await.unwrap().unwrap()["AssumeRolePolicyDocument"], trust);
+    roles
+        .create(
+            &scope,
+            &json!({"RoleName": "app", "AssumeRolePolicyDocument": trust}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        roles.read(&scope, "app").await.unwrap().unwrap()["AssumeRolePolicyDocument"],
+        trust
+    );
     assert_eq!(roles.list(&scope).await.unwrap().len(), 1);
     roles.delete(&scope, "app").await.unwrap();
     assert!(roles.list(&scope).await.unwrap().is_empty());

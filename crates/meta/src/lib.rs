@@ -12,7 +12,11 @@ pub enum Error {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("migration {service} v{version}: {source}")]
-    Migration { service: String, version: usize, source: rusqlite::Error },
+    Migration {
+        service: String,
+        version: usize,
+        source: rusqlite::Error,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -36,7 +40,10 @@ impl Meta {
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_versions (service TEXT PRIMARY KEY, version INTEGER NOT NULL)",
         )?;
-        Ok(Meta { conn: Mutex::new(conn), path })
+        Ok(Meta {
+            conn: Mutex::new(conn),
+            path,
+        })
     }
 
     /// An in-memory database, for tests.
@@ -45,7 +52,10 @@ impl Meta {
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_versions (service TEXT PRIMARY KEY, version INTEGER NOT NULL)",
         )?;
-        Ok(Meta { conn: Mutex::new(conn), path: PathBuf::from(":memory:") })
+        Ok(Meta {
+            conn: Mutex::new(conn),
+            path: PathBuf::from(":memory:"),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -57,13 +67,27 @@ impl Meta {
     pub fn migrate(&self, service: &str, migrations: &[&str]) -> Result<()> {
         let mut conn = self.conn.lock();
         let current: usize = conn
-            .query_row("SELECT version FROM schema_versions WHERE service = ?1", [service], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT version FROM schema_versions WHERE service = ?1",
+                [service],
+                |r| r.get::<_, i64>(0),
+            )
             .map(|v| usize::try_from(v).unwrap_or(0))
-            .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(0) } else { Err(e) })?;
+            .or_else(|e| {
+                if e == rusqlite::Error::QueryReturnedNoRows {
+                    Ok(0)
+                } else {
+                    Err(e)
+                }
+            })?;
         for (i, sql) in migrations.iter().enumerate().skip(current) {
             let version = i + 1;
             let tx = conn.transaction()?;
-            let wrap = |source| Error::Migration { service: service.to_owned(), version, source };
+            let wrap = |source| Error::Migration {
+                service: service.to_owned(),
+                version,
+                source,
+            };
             tx.execute_batch(sql).map_err(wrap)?;
             tx.execute(
                 "INSERT INTO schema_versions (service, version) VALUES (?1, ?2)
@@ -99,25 +123,35 @@ mod tests {
     #[test]
     fn migrations_run_once_and_in_order() {
         let meta = Meta::in_memory().unwrap();
-        let m = ["CREATE TABLE a (x INTEGER)", "ALTER TABLE a ADD COLUMN y TEXT"];
+        let m = [
+            "CREATE TABLE a (x INTEGER)",
+            "ALTER TABLE a ADD COLUMN y TEXT",
+        ];
         meta.migrate("svc", &m).unwrap();
         meta.migrate("svc", &m).unwrap();
-        meta.write(|tx| tx.execute("INSERT INTO a (x, y) VALUES (1, 'one')", [])).unwrap();
-        let y: String = meta.read(|c| c.query_row("SELECT y FROM a", [], |r| r.get(0))).unwrap();
+        meta.write(|tx| tx.execute("INSERT INTO a (x, y) VALUES (1, 'one')", []))
+            .unwrap();
+        let y: String = meta
+            .read(|c| c.query_row("SELECT y FROM a", [], |r| r.get(0)))
+            .unwrap();
         assert_eq!(y, "one");
     }
 
     #[test]
     fn failed_write_rolls_back() {
         let meta = Meta::in_memory().unwrap();
-        meta.migrate("svc", &["CREATE TABLE a (x INTEGER PRIMARY KEY)"]).unwrap();
-        meta.write(|tx| tx.execute("INSERT INTO a (x) VALUES (1)", [])).unwrap();
+        meta.migrate("svc", &["CREATE TABLE a (x INTEGER PRIMARY KEY)"])
+            .unwrap();
+        meta.write(|tx| tx.execute("INSERT INTO a (x) VALUES (1)", []))
+            .unwrap();
         let r = meta.write(|tx| {
             tx.execute("INSERT INTO a (x) VALUES (2)", [])?;
             tx.execute("INSERT INTO a (x) VALUES (1)", [])
         });
         assert!(r.is_err());
-        let n: i64 = meta.read(|c| c.query_row("SELECT count(*) FROM a", [], |r| r.get(0))).unwrap();
+        let n: i64 = meta
+            .read(|c| c.query_row("SELECT count(*) FROM a", [], |r| r.get(0)))
+            .unwrap();
         assert_eq!(n, 1);
     }
 }

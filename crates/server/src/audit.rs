@@ -25,10 +25,16 @@ impl FileAuditSink {
     pub fn open(dir: &Path) -> std::io::Result<FileAuditSink> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("audit.jsonl");
-        let mut file = OpenOptions::new().create(true).append(true).read(true).open(&path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(&path)?;
         truncate_torn_tail(&mut file, &path)?;
         let (tx, rx) = mpsc::channel::<Pending>();
-        let writer = std::thread::Builder::new().name("audit-writer".into()).spawn(move || write_loop(file, rx))?;
+        let writer = std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || write_loop(file, rx))?;
         Ok(FileAuditSink {
             tx: parking_lot::Mutex::new(Some(tx)),
             path,
@@ -51,7 +57,11 @@ fn truncate_torn_tail(file: &mut File, path: &Path) -> std::io::Result<()> {
     if data.is_empty() || data.ends_with(b"\n") {
         return Ok(());
     }
-    let keep = data.iter().rposition(|b| *b == b'\n').map(|p| p + 1).unwrap_or(0);
+    let keep = data
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map(|p| p + 1)
+        .unwrap_or(0);
     tracing::warn!(path = %path.display(), cut_bytes = data.len() - keep, "audit log had a torn tail, cut");
     file.set_len(keep as u64)?;
     file.sync_data()
@@ -72,7 +82,10 @@ fn write_loop(mut file: File, rx: mpsc::Receiver<Pending>) {
                 break;
             }
         }
-        let result = file.write_all(&buf).and_then(|_| file.sync_data()).map_err(|e| e.to_string());
+        let result = file
+            .write_all(&buf)
+            .and_then(|_| file.sync_data())
+            .map_err(|e| e.to_string());
         if let Err(e) = &result {
             tracing::error!(error = %e, "audit write failed");
         }
@@ -90,8 +103,11 @@ impl AuditSink for FileAuditSink {
         let (done, wait) = oneshot::channel();
         {
             let tx = self.tx.lock();
-            let tx = tx.as_ref().ok_or_else(|| Error::Storage("audit sink closed".into()))?;
-            tx.send(Pending { line, done }).map_err(|_| Error::Storage("audit writer stopped".into()))?;
+            let tx = tx
+                .as_ref()
+                .ok_or_else(|| Error::Storage("audit sink closed".into()))?;
+            tx.send(Pending { line, done })
+                .map_err(|_| Error::Storage("audit writer stopped".into()))?;
         }
         wait.await
             .map_err(|_| Error::Storage("audit writer stopped".into()))?
@@ -106,8 +122,12 @@ impl AuditSink for FileAuditSink {
             let mut out = Vec::new();
             for line in BufReader::new(f).lines() {
                 let line = line.map_err(|e| Error::Storage(e.to_string()))?;
-                let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-                if v["recipientAccountId"] == scope.account_id.as_str() && v["awsRegion"] == scope.region.as_str() {
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+                    continue;
+                };
+                if v["recipientAccountId"] == scope.account_id.as_str()
+                    && v["awsRegion"] == scope.region.as_str()
+                {
                     out.push(v);
                     if out.len() >= limit {
                         break;

@@ -27,7 +27,9 @@ pub fn ensure_client_files(dir: &Path, access_key_id: &str, secret: &str) -> std
     if !creds.exists() {
         write_private(
             &creds,
-            &format!("[default]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret}\n"),
+            &format!(
+                "[default]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret}\n"
+            ),
         )?;
     }
     let config = dir.join("config");

@@ -75,11 +75,15 @@ impl Running {
     /// Stops accepting, lets in-flight requests finish, and flushes the audit sink.
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(true);
-        self.task.await.map_err(|e| Error::Config(format!("server task failed: {e}")))?
+        self.task
+            .await
+            .map_err(|e| Error::Config(format!("server task failed: {e}")))?
     }
 
     pub async fn wait(self) -> Result<()> {
-        self.task.await.map_err(|e| Error::Config(format!("server task failed: {e}")))?
+        self.task
+            .await
+            .map_err(|e| Error::Config(format!("server task failed: {e}")))?
     }
 
     pub fn shutdown_handle(&self) -> tokio::sync::watch::Sender<bool> {
@@ -92,15 +96,27 @@ pub async fn start(config: Config) -> Result<Running> {
     std::fs::create_dir_all(&config.data_dir)?;
     let data_dir = std::fs::canonicalize(&config.data_dir)?;
     let meta = Arc::new(Meta::open(&data_dir)?);
-    let identity = Arc::new(Identity::open(meta, Limits { min_session_seconds: config.min_session_seconds.max(1) })?);
+    let identity = Arc::new(Identity::open(
+        meta,
+        Limits {
+            min_session_seconds: config.min_session_seconds.max(1),
+        },
+    )?);
     identity.bootstrap()?;
     identity.complete_pending()?;
-    let root = identity.management_root_key().ok_or_else(|| Error::Config("management account has no root key".into()))?;
+    let root = identity
+        .management_root_key()
+        .ok_or_else(|| Error::Config("management account has no root key".into()))?;
     files::ensure_client_files(&data_dir, &root.id, &root.secret)?;
     let management = identity.management_account().unwrap_or_default();
     let audit = Arc::new(audit::FileAuditSink::open(&data_dir.join("audit"))?);
     let services = sightline_iam::services(&identity);
-    let state = Arc::new(AppState::new(services, identity, audit.clone(), management.clone()));
+    let state = Arc::new(AppState::new(
+        services,
+        identity,
+        audit.clone(),
+        management.clone(),
+    ));
 
     let listener = TcpListener::bind(config.listen).await?;
     let local_addr = listener.local_addr()?;
@@ -160,17 +176,31 @@ pub async fn start(config: Config) -> Result<Running> {
             }
         }
         drop(listener);
-        if tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await.is_err() {
+        if tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown())
+            .await
+            .is_err()
+        {
             tracing::warn!("connections still open after 10 s, closing");
         }
         audit.close();
         tracing::info!("server stopped");
         Ok(())
     });
-    Ok(Running { local_addr, endpoint, shutdown, task })
+    Ok(Running {
+        local_addr,
+        endpoint,
+        shutdown,
+        task,
+    })
 }
 
-async fn serve(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAddr, tls: bool, max_body: usize) -> Response<Full<Bytes>> {
+async fn serve(
+    state: Arc<AppState>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    tls: bool,
+    max_body: usize,
+) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     if parts.uri.path() == "/health" && parts.method == http::Method::GET {
         return Response::builder()
@@ -194,9 +224,12 @@ async fn serve(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAddr, t
         body_too_large: too_large,
     };
     let out = pipeline::handle(&state, inc).await;
-    let mut resp = Response::builder().status(out.status).header("content-type", out.content_type);
+    let mut resp = Response::builder()
+        .status(out.status)
+        .header("content-type", out.content_type);
     for (k, v) in &out.headers {
         resp = resp.header(*k, v.as_str());
     }
-    resp.body(Full::new(Bytes::from(out.body))).unwrap_or_default()
+    resp.body(Full::new(Bytes::from(out.body)))
+        .unwrap_or_default()
 }

@@ -11,8 +11,8 @@ use sightline_core::{Caller, PrincipalKind, Scope};
 use sightline_policy::{Context, Outcome};
 use sightline_wire::protocol::{Shape, classify, encode_error, encode_output, header};
 use sightline_wire::{
-    ApiError, CallContext, CommonError, EncodeCtx, OperationDef, Protocol, ResourceCtx, Service, Value, WireRequest, WireResponse,
-    sigv4,
+    ApiError, CallContext, CommonError, EncodeCtx, OperationDef, Protocol, ResourceCtx, Service,
+    Value, WireRequest, WireResponse, sigv4,
 };
 use std::sync::Arc;
 
@@ -58,7 +58,11 @@ fn operation_hint(req: &WireRequest<'_>, shape: Shape) -> String {
             .to_owned(),
         Shape::Cbor => req.path.rsplit('/').next().unwrap_or("Unknown").to_owned(),
         Shape::Query => {
-            let src = if req.method == Method::GET { req.query.as_bytes() } else { req.body };
+            let src = if req.method == Method::GET {
+                req.query.as_bytes()
+            } else {
+                req.body
+            };
             form_urlencoded::parse(src)
                 .find(|(k, _)| k == "Action")
                 .map(|(_, v)| v.into_owned())
@@ -70,7 +74,13 @@ fn operation_hint(req: &WireRequest<'_>, shape: Shape) -> String {
 
 pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let req = WireRequest { method: inc.method, path: inc.path, query: inc.query, headers: inc.headers, body: inc.body };
+    let req = WireRequest {
+        method: inc.method,
+        path: inc.path,
+        query: inc.query,
+        headers: inc.headers,
+        body: inc.body,
+    };
     let shape = classify(&req);
     let user_agent = header(inc.headers, "user-agent").unwrap_or("").to_owned();
     let now = Utc::now();
@@ -79,88 +89,81 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
         Ok(Some(a)) => a,
         Ok(None) => {
             let p = protocol_hint(None, shape);
-            return encode_error(p, None, &request_id, &CommonError::MissingAuthenticationToken.to_api_error(p));
+            return encode_error(
+                p,
+                None,
+                &request_id,
+                &CommonError::MissingAuthenticationToken.to_api_error(p),
+            );
         }
         Err(e) => {
             let p = protocol_hint(None, shape);
             return encode_error(p, None, &request_id, &e.to_api_error(p));
         }
     };
-    let Some(service) = state.services.get(auth.credential.service.as_str()).cloned() else {
+    let Some(service) = state
+        .services
+        .get(auth.credential.service.as_str())
+        .cloned()
+    else {
         let p = protocol_hint(None, shape);
-        return encode_error(p, None, &request_id, &CommonError::UnknownService(auth.credential.service.clone()).to_api_error(p));
+        return encode_error(
+            p,
+            None,
+            &request_id,
+            &CommonError::UnknownService(auth.credential.service.clone()).to_api_error(p),
+        );
     };
     let def = service.def();
     let protocol = protocol_hint(Some(service.as_ref()), shape);
     let region = auth.credential.region.clone();
     // Global services (IAM, Organizations) file their events in their home region, as
     // CloudTrail does, whatever region the client signed for.
-    let audit_region = def.global_region.map(str::to_owned).unwrap_or_else(|| region.clone());
-
-    // Failures before the operation runs are still calls, and still audited.
-    let fail = |caller: Option<&Caller>, account: &str, err: CommonError| {
-        let api = err.to_api_error(protocol);
-        (caller.cloned(), account.to_owned(), api)
-    };
-
-    let pre: Result<(Caller, Option<String>), (Option<Caller>, String, ApiError)> = (|| {
-        let mgmt = state.management_account.as_str();
-        let resolved = state.identity.authenticate(&auth.credential.access_key_id);
-        let Some(resolved) = resolved else {
-            return Err(fail(None, mgmt, CommonError::InvalidClientTokenId));
-        };
-        let caller = resolved.caller.clone();
-        let account = caller.account_id.clone();
-        if let Some(token) = &resolved.token {
-            if auth.security_token.as_deref() != Some(token.as_str()) {
-                return Err(fail(Some(&caller), &account, CommonError::InvalidClientTokenId));
-            }
-        } else if auth.security_token.is_some() {
-            return Err(fail(Some(&caller), &account, CommonError::InvalidClientTokenId));
-        }
-        if let Err(e) = sigv4::check_time(&auth, now) {
-            return Err(fail(Some(&caller), &account, e));
-        }
-        // An oversized body was not read, so its signature cannot be checked.
-        if inc.body_too_large {
-            return Err(fail(Some(&caller), &account, CommonError::PayloadTooLarge));
-        }
-        let key = state.signing_key(&auth.credential, &resolved.secret);
-        if let Err(e) = sigv4::verify(&req, &auth, &key, def.signing_name == "s3") {
-            return Err(fail(Some(&caller), &account, e));
-        }
-        if resolved.expiration.is_some_and(|exp| exp < now) {
-            return Err(fail(Some(&caller), &account, CommonError::ExpiredToken));
-        }
-        Ok((caller, resolved.token))
-    })();
+    let audit_region = def
+        .global_region
+        .map(str::to_owned)
+        .unwrap_or_else(|| region.clone());
 
     let op_hint = operation_hint(&req, shape);
-    let (caller, _token) = match pre {
+    let caller = match authenticate(state, &req, &auth, &inc, def, now) {
         Ok(c) => c,
-        Err((caller, account, api)) => {
+        Err(rejected) => {
+            let Rejected {
+                caller,
+                account,
+                error,
+            } = *rejected;
+            let api = error.to_api_error(protocol);
             let identity = match &caller {
                 Some(c) => record::user_identity(c),
                 None => record::unknown_identity(Some(&auth.credential.access_key_id), &account),
             };
             let resp = encode_error(protocol, Some(def), &request_id, &api);
-            return audit_then(state, &account, &audit_region, resp, RecordParts {
-                user_identity: identity,
-                time: now,
-                event_source: def.event_source(),
-                event_name: &op_hint,
-                region: &audit_region,
-                source_ip: &inc.source_ip,
-                user_agent: &user_agent,
-                error: Some((&api.code, &api.message)),
-                request_parameters: J::Null,
-                response_elements: J::Null,
-                request_id: &request_id,
-                read_only: None,
-                resources: vec![],
-                recipient_account: &account,
-                tls: inc.tls,
-            }, protocol, def)
+            return audit_then(
+                state,
+                &account,
+                &audit_region,
+                resp,
+                RecordParts {
+                    user_identity: identity,
+                    time: now,
+                    event_source: def.event_source(),
+                    event_name: &op_hint,
+                    region: &audit_region,
+                    source_ip: &inc.source_ip,
+                    user_agent: &user_agent,
+                    error: Some((&api.code, &api.message)),
+                    request_parameters: J::Null,
+                    response_elements: J::Null,
+                    request_id: &request_id,
+                    read_only: None,
+                    resources: vec![],
+                    recipient_account: &account,
+                    tls: inc.tls,
+                },
+                protocol,
+                def,
+            )
             .await;
         }
     };
@@ -219,41 +222,127 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
 
     let (resp, error, response_elements) = match &outcome {
         Ok((p, op, output)) => {
-            let resp = encode_output(*p, &EncodeCtx { service: def, operation: op.name, request_id: &request_id }, output);
-            let elements = if op.read_only { J::Null } else { output.to_audit_json() };
+            let resp = encode_output(
+                *p,
+                &EncodeCtx {
+                    service: def,
+                    operation: op.name,
+                    request_id: &request_id,
+                },
+                output,
+            );
+            let elements = if op.read_only {
+                J::Null
+            } else {
+                output.to_audit_json()
+            };
             (resp, None, elements)
         }
-        Err((p, e)) => (encode_error(*p, Some(def), &request_id, e), Some(e.clone()), J::Null),
+        Err((p, e)) => (
+            encode_error(*p, Some(def), &request_id, e),
+            Some(e.clone()),
+            J::Null,
+        ),
     };
-    audit_then(state, &account, &audit_region, resp, RecordParts {
-        user_identity: record::user_identity(&caller),
-        time: now,
-        event_source: def.event_source(),
-        event_name: &op_name,
-        region: &audit_region,
-        source_ip: &inc.source_ip,
-        user_agent: &user_agent,
-        error: error.as_ref().map(|e| (e.code.as_str(), e.message.as_str())),
-        request_parameters,
-        response_elements: match response_elements {
-            J::Object(m) if m.is_empty() => J::Null,
-            other => other,
+    audit_then(
+        state,
+        &account,
+        &audit_region,
+        resp,
+        RecordParts {
+            user_identity: record::user_identity(&caller),
+            time: now,
+            event_source: def.event_source(),
+            event_name: &op_name,
+            region: &audit_region,
+            source_ip: &inc.source_ip,
+            user_agent: &user_agent,
+            error: error
+                .as_ref()
+                .map(|e| (e.code.as_str(), e.message.as_str())),
+            request_parameters,
+            response_elements: match response_elements {
+                J::Object(m) if m.is_empty() => J::Null,
+                other => other,
+            },
+            request_id: &request_id,
+            read_only,
+            resources,
+            recipient_account: &account,
+            tls: inc.tls,
         },
-        request_id: &request_id,
-        read_only,
-        resources,
-        recipient_account: &account,
-        tls: inc.tls,
-    }, protocol, def)
+        protocol,
+        def,
+    )
     .await
 }
 
+/// A request refused before its operation ran; still audited, in `account`.
+struct Rejected {
+    caller: Option<Caller>,
+    account: String,
+    error: CommonError,
+}
+
+/// Resolves the access key and checks token, clock, body size and signature.
+fn authenticate(
+    state: &AppState,
+    req: &WireRequest<'_>,
+    auth: &sigv4::ParsedAuth,
+    inc: &Incoming<'_>,
+    def: &sightline_wire::ServiceDef,
+    now: chrono::DateTime<Utc>,
+) -> Result<Caller, Box<Rejected>> {
+    let Some(resolved) = state.identity.authenticate(&auth.credential.access_key_id) else {
+        return Err(Box::new(Rejected {
+            caller: None,
+            account: state.management_account.clone(),
+            error: CommonError::InvalidClientTokenId,
+        }));
+    };
+    let caller = resolved.caller;
+    let reject = |error: CommonError| {
+        Box::new(Rejected {
+            caller: Some(caller.clone()),
+            account: caller.account_id.clone(),
+            error,
+        })
+    };
+    match (&resolved.token, &auth.security_token) {
+        (Some(want), Some(got)) if want == got => {}
+        (None, None) => {}
+        _ => return Err(reject(CommonError::InvalidClientTokenId)),
+    }
+    sigv4::check_time(auth, now).map_err(&reject)?;
+    // An oversized body was not read, so its signature cannot be checked.
+    if inc.body_too_large {
+        return Err(reject(CommonError::PayloadTooLarge));
+    }
+    let key = state.signing_key(&auth.credential, &resolved.secret);
+    sigv4::verify(req, auth, &key, def.signing_name == "s3").map_err(&reject)?;
+    if resolved.expiration.is_some_and(|exp| exp < now) {
+        return Err(reject(CommonError::ExpiredToken));
+    }
+    Ok(caller)
+}
+
 /// Global condition keys for this request.
-fn condition_context(caller: &Caller, inc: &Incoming<'_>, region: &str, now: chrono::DateTime<Utc>) -> Context {
+fn condition_context(
+    caller: &Caller,
+    inc: &Incoming<'_>,
+    region: &str,
+    now: chrono::DateTime<Utc>,
+) -> Context {
     let mut c = Context::new();
     c.set("aws:SourceIp", inc.source_ip.clone());
-    c.set("aws:SecureTransport", if inc.tls { "true" } else { "false" });
-    c.set("aws:CurrentTime", now.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    c.set(
+        "aws:SecureTransport",
+        if inc.tls { "true" } else { "false" },
+    );
+    c.set(
+        "aws:CurrentTime",
+        now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    );
     c.set("aws:EpochTime", now.timestamp().to_string());
     c.set("aws:PrincipalArn", caller.arn.clone());
     c.set("aws:PrincipalAccount", caller.account_id.clone());
@@ -273,8 +362,14 @@ fn condition_context(caller: &Caller, inc: &Incoming<'_>, region: &str, now: chr
         c.set("aws:username", u.clone());
     }
     if let Some(s) = &caller.session {
-        c.set("aws:MultiFactorAuthPresent", if s.mfa_authenticated { "true" } else { "false" });
-        c.set("aws:TokenIssueTime", s.creation_date.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        c.set(
+            "aws:MultiFactorAuthPresent",
+            if s.mfa_authenticated { "true" } else { "false" },
+        );
+        c.set(
+            "aws:TokenIssueTime",
+            s.creation_date.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        );
     }
     c
 }
@@ -292,11 +387,19 @@ async fn audit_then(
 ) -> WireResponse {
     let request_id = parts.request_id.to_owned();
     let record = record::build(parts);
-    match state.audit.record(&Scope::new(account, region), record).await {
+    match state
+        .audit
+        .record(&Scope::new(account, region), record)
+        .await
+    {
         Ok(()) => resp,
         Err(e) => {
             tracing::error!(error = %e, "audit record not durable, failing the call");
-            let err = ApiError::new(500, "InternalFailure", "The request could not be recorded in the audit trail.");
+            let err = ApiError::new(
+                500,
+                "InternalFailure",
+                "The request could not be recorded in the audit trail.",
+            );
             encode_error(protocol, Some(def), &request_id, &err)
         }
     }

@@ -6,7 +6,15 @@ use sightline_core::{Caller, PrincipalKind};
 use sightline_wire::timestamp::format_audit;
 
 /// Member names whose values never enter a record.
-const SECRET_MEMBERS: &[&str] = &["secretaccesskey", "sessiontoken", "password", "newpassword", "oldpassword", "privatekey", "plaintext"];
+const SECRET_MEMBERS: &[&str] = &[
+    "secretaccesskey",
+    "sessiontoken",
+    "password",
+    "newpassword",
+    "oldpassword",
+    "privatekey",
+    "plaintext",
+];
 
 pub fn redact(v: &mut J) {
     match v {
@@ -30,7 +38,10 @@ pub fn user_identity(caller: &Caller) -> J {
     m.insert("principalId".into(), J::String(caller.principal_id.clone()));
     m.insert("arn".into(), J::String(caller.identity_arn.clone()));
     m.insert("accountId".into(), J::String(caller.account_id.clone()));
-    m.insert("accessKeyId".into(), J::String(caller.access_key_id.clone()));
+    m.insert(
+        "accessKeyId".into(),
+        J::String(caller.access_key_id.clone()),
+    );
     if let Some(u) = &caller.user_name {
         m.insert("userName".into(), J::String(u.clone()));
     }
@@ -109,7 +120,10 @@ pub fn build(p: RecordParts<'_>) -> J {
     m.insert("requestParameters".into(), request_parameters);
     m.insert("responseElements".into(), response_elements);
     m.insert("requestID".into(), J::String(p.request_id.to_owned()));
-    m.insert("eventID".into(), J::String(uuid::Uuid::new_v4().to_string()));
+    m.insert(
+        "eventID".into(),
+        J::String(uuid::Uuid::new_v4().to_string()),
+    );
     if let Some(ro) = p.read_only {
         m.insert("readOnly".into(), J::Bool(ro));
     }
@@ -127,10 +141,16 @@ pub fn build(p: RecordParts<'_>) -> J {
     }
     m.insert("eventType".into(), J::String("AwsApiCall".into()));
     m.insert("managementEvent".into(), J::Bool(true));
-    m.insert("recipientAccountId".into(), J::String(p.recipient_account.to_owned()));
+    m.insert(
+        "recipientAccountId".into(),
+        J::String(p.recipient_account.to_owned()),
+    );
     m.insert("eventCategory".into(), J::String("Management".into()));
     if p.tls {
-        m.insert("tlsDetails".into(), json!({ "tlsVersion": "TLSv1.3", "clientProvidedHostHeader": null }));
+        m.insert(
+            "tlsDetails".into(),
+            json!({ "tlsVersion": "TLSv1.3", "clientProvidedHostHeader": null }),
+        );
     }
     J::Object(m)
 }
@@ -144,7 +164,10 @@ mod tests {
         let mut v = json!({"accessKey": {"accessKeyId": "AKIA", "secretAccessKey": "s3cr3t"}, "credentials": [{"sessionToken": "t"}]});
         redact(&mut v);
         let text = v.to_string();
-        assert!(!text.contains("s3cr3t") && !text.contains("\"t\""), "{text}");
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("\"t\""),
+            "{text}"
+        );
         assert!(text.contains("AKIA"));
     }
 }

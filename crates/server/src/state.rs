@@ -15,8 +15,11 @@ pub struct AppState {
     pub audit: Arc<dyn AuditSink>,
     pub management_account: String,
     /// Derived keys per (key id, date, region, service): four HMACs saved per request.
-    key_cache: RwLock<HashMap<(String, String, String, String), (String, [u8; 32])>>,
+    key_cache: RwLock<HashMap<ScopeKey, (String, [u8; 32])>>,
 }
+
+/// (access key id, date, region, service).
+type ScopeKey = (String, String, String, String);
 
 const KEY_CACHE_LIMIT: usize = 10_000;
 
@@ -27,12 +30,26 @@ impl AppState {
         audit: Arc<dyn AuditSink>,
         management_account: String,
     ) -> AppState {
-        let services = services.into_iter().map(|s| (s.def().signing_name, s)).collect();
-        AppState { services, identity, audit, management_account, key_cache: RwLock::new(HashMap::new()) }
+        let services = services
+            .into_iter()
+            .map(|s| (s.def().signing_name, s))
+            .collect();
+        AppState {
+            services,
+            identity,
+            audit,
+            management_account,
+            key_cache: RwLock::new(HashMap::new()),
+        }
     }
 
     pub fn signing_key(&self, cred: &Credential, secret: &str) -> [u8; 32] {
-        let k = (cred.access_key_id.clone(), cred.date.clone(), cred.region.clone(), cred.service.clone());
+        let k = (
+            cred.access_key_id.clone(),
+            cred.date.clone(),
+            cred.region.clone(),
+            cred.service.clone(),
+        );
         if let Some((s, key)) = self.key_cache.read().get(&k)
             && s == secret
         {

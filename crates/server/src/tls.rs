@@ -7,10 +7,13 @@ use tokio_rustls::TlsAcceptor;
 pub fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>> {
     match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
-            let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(cert)?))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(key)?))?
-                .ok_or_else(|| Error::Tls("no private key in --tls-key".into()))?;
+            let certs =
+                rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(cert)?))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+            let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
+                std::fs::File::open(key)?,
+            ))?
+            .ok_or_else(|| Error::Tls("no private key in --tls-key".into()))?;
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let cfg = rustls::ServerConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()

@@ -19,10 +19,19 @@ pub enum DeError {
 
 impl DeError {
     fn at(self, key: &str) -> DeError {
-        let join = |p: String| if p.is_empty() { key.to_owned() } else { format!("{key}.{p}") };
+        let join = |p: String| {
+            if p.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{key}.{p}")
+            }
+        };
         match self {
             DeError::Missing(p) => DeError::Missing(join(p)),
-            DeError::Invalid { path, message } => DeError::Invalid { path: join(path), message },
+            DeError::Invalid { path, message } => DeError::Invalid {
+                path: join(path),
+                message,
+            },
         }
     }
 
@@ -36,7 +45,10 @@ impl DeError {
 
 impl de::Error for DeError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
-        DeError::Invalid { path: String::new(), message: msg.to_string() }
+        DeError::Invalid {
+            path: String::new(),
+            message: msg.to_string(),
+        }
     }
     fn missing_field(field: &'static str) -> Self {
         DeError::Missing(field.to_owned())
@@ -95,8 +107,14 @@ impl<'de> de::Deserializer<'de> for Value {
             Value::String(s) => visitor.visit_string(s),
             Value::Blob(b) => visitor.visit_byte_buf(b),
             Value::Timestamp(t) => visitor.visit_string(format_iso(&t)),
-            Value::List(l) => visitor.visit_seq(SeqAccess { iter: l.into_iter(), index: 0 }),
-            Value::Map(m) => visitor.visit_map(MapAccess { iter: m.into_iter(), value: None }),
+            Value::List(l) => visitor.visit_seq(SeqAccess {
+                iter: l.into_iter(),
+                index: 0,
+            }),
+            Value::Map(m) => visitor.visit_map(MapAccess {
+                iter: m.into_iter(),
+                value: None,
+            }),
         }
     }
 
@@ -173,20 +191,37 @@ impl<'de> de::Deserializer<'de> for Value {
         visitor.visit_unit()
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         visitor.visit_unit()
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         visitor.visit_newtype_struct(self)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self {
-            Value::List(l) => visitor.visit_seq(SeqAccess { iter: l.into_iter(), index: 0 }),
+            Value::List(l) => visitor.visit_seq(SeqAccess {
+                iter: l.into_iter(),
+                index: 0,
+            }),
             // The Query protocol writes an empty list as `Name=`.
-            Value::String(s) if s.is_empty() => visitor.visit_seq(SeqAccess { iter: Vec::new().into_iter(), index: 0 }),
-            Value::Null => visitor.visit_seq(SeqAccess { iter: Vec::new().into_iter(), index: 0 }),
+            Value::String(s) if s.is_empty() => visitor.visit_seq(SeqAccess {
+                iter: Vec::new().into_iter(),
+                index: 0,
+            }),
+            Value::Null => visitor.visit_seq(SeqAccess {
+                iter: Vec::new().into_iter(),
+                index: 0,
+            }),
             other => Err(de::Error::invalid_type(unexpected(&other), &visitor)),
         }
     }
@@ -195,17 +230,29 @@ impl<'de> de::Deserializer<'de> for Value {
         self.deserialize_seq(visitor)
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _: &'static str, _: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self {
-            Value::Map(m) => visitor.visit_map(MapAccess { iter: m.into_iter(), value: None }),
-            Value::String(s) if s.is_empty() => {
-                visitor.visit_map(MapAccess { iter: Vec::new().into_iter(), value: None })
-            }
-            Value::Null => visitor.visit_map(MapAccess { iter: Vec::new().into_iter(), value: None }),
+            Value::Map(m) => visitor.visit_map(MapAccess {
+                iter: m.into_iter(),
+                value: None,
+            }),
+            Value::String(s) if s.is_empty() => visitor.visit_map(MapAccess {
+                iter: Vec::new().into_iter(),
+                value: None,
+            }),
+            Value::Null => visitor.visit_map(MapAccess {
+                iter: Vec::new().into_iter(),
+                value: None,
+            }),
             other => Err(de::Error::invalid_type(unexpected(&other), &visitor)),
         }
     }
@@ -247,11 +294,16 @@ struct SeqAccess {
 
 impl<'de> de::SeqAccess<'de> for SeqAccess {
     type Error = DeError;
-    fn next_element_seed<T: de::DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         match self.iter.next() {
             Some(v) => {
                 self.index += 1;
-                seed.deserialize(v).map(Some).map_err(|e| e.at(&self.index.to_string()))
+                seed.deserialize(v)
+                    .map(Some)
+                    .map_err(|e| e.at(&self.index.to_string()))
             }
             None => Ok(None),
         }
@@ -265,7 +317,10 @@ struct MapAccess {
 
 impl<'de> de::MapAccess<'de> for MapAccess {
     type Error = DeError;
-    fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match self.iter.next() {
             Some((k, v)) => {
                 let key = seed.deserialize(Value::String(k.clone()))?;
@@ -275,8 +330,14 @@ impl<'de> de::MapAccess<'de> for MapAccess {
             None => Ok(None),
         }
     }
-    fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let (k, v) = self.value.take().ok_or_else(|| <DeError as de::Error>::custom("value without key"))?;
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, DeError> {
+        let (k, v) = self
+            .value
+            .take()
+            .ok_or_else(|| <DeError as de::Error>::custom("value without key"))?;
         seed.deserialize(v).map_err(|e| e.at(&k))
     }
 }

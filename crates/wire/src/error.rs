@@ -17,7 +17,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError { code: code.into(), message: message.into(), status, sender_fault: status < 500 }
+        ApiError {
+            code: code.into(),
+            message: message.into(),
+            status,
+            sender_fault: status < 500,
+        }
     }
     pub fn bad_request(code: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(400, code, message)
@@ -54,26 +59,66 @@ impl CommonError {
         let query = matches!(protocol, Protocol::AwsQuery | Protocol::Ec2Query);
         let rest_xml = protocol == Protocol::RestXml;
         let (status, code, message): (u16, &str, String) = match self {
-            MissingAuthenticationToken if query => (403, "MissingAuthenticationToken", "Request is missing Authentication Token".into()),
+            MissingAuthenticationToken if query => (
+                403,
+                "MissingAuthenticationToken",
+                "Request is missing Authentication Token".into(),
+            ),
             MissingAuthenticationToken if rest_xml => (403, "AccessDenied", "Access Denied".into()),
-            MissingAuthenticationToken => (403, "MissingAuthenticationTokenException", "Missing Authentication Token".into()),
+            MissingAuthenticationToken => (
+                403,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token".into(),
+            ),
             IncompleteSignature(m) if query || rest_xml => (400, "IncompleteSignature", m.clone()),
             IncompleteSignature(m) => (400, "IncompleteSignatureException", m.clone()),
-            InvalidClientTokenId if rest_xml => (403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.".into()),
-            InvalidClientTokenId if query => (403, "InvalidClientTokenId", "The security token included in the request is invalid.".into()),
-            InvalidClientTokenId => (400, "UnrecognizedClientException", "The security token included in the request is invalid.".into()),
-            SignatureDoesNotMatch(m) if query || rest_xml => (403, "SignatureDoesNotMatch", m.clone()),
+            InvalidClientTokenId if rest_xml => (
+                403,
+                "InvalidAccessKeyId",
+                "The AWS Access Key Id you provided does not exist in our records.".into(),
+            ),
+            InvalidClientTokenId if query => (
+                403,
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.".into(),
+            ),
+            InvalidClientTokenId => (
+                400,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.".into(),
+            ),
+            SignatureDoesNotMatch(m) if query || rest_xml => {
+                (403, "SignatureDoesNotMatch", m.clone())
+            }
             SignatureDoesNotMatch(m) => (400, "InvalidSignatureException", m.clone()),
             SignatureExpired(m) if rest_xml => (403, "RequestTimeTooSkewed", m.clone()),
-            SignatureExpired(_) if protocol == Protocol::Ec2Query => (400, "RequestExpired", "Request has expired.".into()),
+            SignatureExpired(_) if protocol == Protocol::Ec2Query => {
+                (400, "RequestExpired", "Request has expired.".into())
+            }
             SignatureExpired(m) if query => (403, "SignatureDoesNotMatch", m.clone()),
             SignatureExpired(m) => (400, "InvalidSignatureException", m.clone()),
-            ExpiredToken if query || rest_xml => (403, "ExpiredToken", "The security token included in the request is expired".into()),
-            ExpiredToken => (400, "ExpiredTokenException", "The security token included in the request is expired".into()),
+            ExpiredToken if query || rest_xml => (
+                403,
+                "ExpiredToken",
+                "The security token included in the request is expired".into(),
+            ),
+            ExpiredToken => (
+                400,
+                "ExpiredTokenException",
+                "The security token included in the request is expired".into(),
+            ),
             AccessDenied(m) if query || rest_xml => (403, "AccessDenied", m.clone()),
             AccessDenied(m) => (400, "AccessDeniedException", m.clone()),
-            UnknownOperation(op) if query => (400, "InvalidAction", format!("Could not find operation {op} for version")),
-            UnknownOperation(op) => (400, "UnknownOperationException", format!("Unknown operation {op}")),
+            UnknownOperation(op) if query => (
+                400,
+                "InvalidAction",
+                format!("Could not find operation {op} for version"),
+            ),
+            UnknownOperation(op) => (
+                400,
+                "UnknownOperationException",
+                format!("Unknown operation {op}"),
+            ),
             MalformedInput(m) if query => (400, "MalformedInput", m.clone()),
             MalformedInput(m) if rest_xml => (400, "MalformedXML", m.clone()),
             MalformedInput(m) => (400, "SerializationException", m.clone()),
@@ -81,10 +126,34 @@ impl CommonError {
             MissingParameter(m) => (400, "ValidationException", m.clone()),
             InvalidParameter(m) if query => (400, "InvalidParameterValue", m.clone()),
             InvalidParameter(m) => (400, "ValidationException", m.clone()),
-            PayloadTooLarge if rest_xml => (400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size".into()),
-            PayloadTooLarge => (413, "RequestEntityTooLarge", "Request body is larger than the service accepts".into()),
-            UnsupportedMediaType(m) => (415, if query { "UnsupportedMediaType" } else { "UnsupportedMediaTypeException" }, m.clone()),
-            UnknownService(s) => (400, if query { "InvalidAction" } else { "UnknownServiceException" }, format!("Credential should be scoped to a valid service: '{s}'.")),
+            PayloadTooLarge if rest_xml => (
+                400,
+                "EntityTooLarge",
+                "Your proposed upload exceeds the maximum allowed size".into(),
+            ),
+            PayloadTooLarge => (
+                413,
+                "RequestEntityTooLarge",
+                "Request body is larger than the service accepts".into(),
+            ),
+            UnsupportedMediaType(m) => (
+                415,
+                if query {
+                    "UnsupportedMediaType"
+                } else {
+                    "UnsupportedMediaTypeException"
+                },
+                m.clone(),
+            ),
+            UnknownService(s) => (
+                400,
+                if query {
+                    "InvalidAction"
+                } else {
+                    "UnknownServiceException"
+                },
+                format!("Credential should be scoped to a valid service: '{s}'."),
+            ),
         };
         ApiError::new(status, code, message)
     }

@@ -44,7 +44,14 @@ impl OperationDef {
         read_only: bool,
         resources: fn(&ResourceCtx<'_>, &Value) -> Vec<String>,
     ) -> OperationDef {
-        OperationDef { name, action, read_only, resources, http: None, authorize: true }
+        OperationDef {
+            name,
+            action,
+            read_only,
+            resources,
+            http: None,
+            authorize: true,
+        }
     }
 
     /// Marks an operation that needs no permission.
@@ -61,7 +68,10 @@ impl OperationDef {
 
 impl std::fmt::Debug for OperationDef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OperationDef").field("name", &self.name).field("action", &self.action).finish()
+        f.debug_struct("OperationDef")
+            .field("name", &self.name)
+            .field("action", &self.action)
+            .finish()
     }
 }
 

@@ -103,10 +103,19 @@ impl ser::Serializer for ValueSerializer {
     fn serialize_unit_struct(self, _: &'static str) -> Result<Value, SerError> {
         Ok(Value::Map(ValueMap::new()))
     }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<Value, SerError> {
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<Value, SerError> {
         Ok(Value::String(variant.to_owned()))
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, v: &T) -> Result<Value, SerError> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        v: &T,
+    ) -> Result<Value, SerError> {
         let inner = v.serialize(ValueSerializer)?;
         match (name, inner) {
             (TIMESTAMP_TOKEN, Value::String(s)) => parse_timestamp(&s)
@@ -143,10 +152,16 @@ impl ser::Serializer for ValueSerializer {
         variant: &'static str,
         _: usize,
     ) -> Result<VariantSer, SerError> {
-        Ok(VariantSer { name: variant, inner: Vec::new() })
+        Ok(VariantSer {
+            name: variant,
+            inner: Vec::new(),
+        })
     }
     fn serialize_map(self, _: Option<usize>) -> Result<MapSer, SerError> {
-        Ok(MapSer { map: ValueMap::new(), key: None })
+        Ok(MapSer {
+            map: ValueMap::new(),
+            key: None,
+        })
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<MapSer, SerError> {
         self.serialize_map(None)
@@ -158,7 +173,10 @@ impl ser::Serializer for ValueSerializer {
         variant: &'static str,
         _: usize,
     ) -> Result<StructVariantSer, SerError> {
-        Ok(StructVariantSer { name: variant, map: ValueMap::new() })
+        Ok(StructVariantSer {
+            name: variant,
+            map: ValueMap::new(),
+        })
     }
 }
 
@@ -222,7 +240,10 @@ impl ser::SerializeMap for MapSer {
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), SerError> {
-        let key = self.key.take().ok_or_else(|| SerError("value without key".into()))?;
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| SerError("value without key".into()))?;
         let v = v.serialize(ValueSerializer)?;
         self.map.insert(key, v);
         Ok(())
@@ -235,7 +256,11 @@ impl ser::SerializeMap for MapSer {
 impl ser::SerializeStruct for MapSer {
     type Ok = Value;
     type Error = SerError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result<(), SerError> {
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), SerError> {
         let v = v.serialize(ValueSerializer)?;
         if v != Value::Null {
             self.map.insert(key.to_owned(), v);
@@ -250,7 +275,11 @@ impl ser::SerializeStruct for MapSer {
 impl ser::SerializeStructVariant for StructVariantSer {
     type Ok = Value;
     type Error = SerError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result<(), SerError> {
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), SerError> {
         let v = v.serialize(ValueSerializer)?;
         if v != Value::Null {
             self.map.insert(key.to_owned(), v);

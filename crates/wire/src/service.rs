@@ -24,7 +24,12 @@ pub struct CallContext {
 pub trait Service: Send + Sync {
     fn def(&self) -> &'static ServiceDef;
 
-    async fn call(&self, ctx: &CallContext, op: &'static OperationDef, input: Value) -> Result<Value, ApiError>;
+    async fn call(
+        &self,
+        ctx: &CallContext,
+        op: &'static OperationDef,
+        input: Value,
+    ) -> Result<Value, ApiError>;
 
     /// The resource-based policy attached to `arn` (a role's trust policy, a bucket
     /// policy), consulted by authorization; most resources have none.
@@ -47,7 +52,11 @@ pub struct ResourcePolicy {
 pub type InvalidInput = fn(&crate::DeError) -> ApiError;
 
 /// Decodes the input into the operation's request type, runs it, encodes the output.
-pub async fn typed<Req, Resp, F, Fut>(input: Value, invalid: InvalidInput, f: F) -> Result<Value, ApiError>
+pub async fn typed<Req, Resp, F, Fut>(
+    input: Value,
+    invalid: InvalidInput,
+    f: F,
+) -> Result<Value, ApiError>
 where
     Req: DeserializeOwned,
     Resp: Serialize,

@@ -18,7 +18,11 @@ const MAX_SKEW_SECONDS: i64 = 15 * 60;
 const MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
 /// RFC 3986 unreserved characters stay; everything else is escaped.
-const STRICT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const STRICT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 const PATH: &AsciiSet = &STRICT.remove(b'/');
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +35,10 @@ pub struct Credential {
 
 impl Credential {
     pub fn scope(&self) -> String {
-        format!("{}/{}/{}/aws4_request", self.date, self.region, self.service)
+        format!(
+            "{}/{}/{}/aws4_request",
+            self.date, self.region, self.service
+        )
     }
 }
 
@@ -51,12 +58,14 @@ pub struct ParsedAuth {
 fn parse_credential(s: &str) -> Result<Credential, CommonError> {
     let parts: Vec<&str> = s.split('/').collect();
     match parts.as_slice() {
-        [key, date, region, service, "aws4_request"] if !key.is_empty() && date.len() == 8 => Ok(Credential {
-            access_key_id: (*key).to_owned(),
-            date: (*date).to_owned(),
-            region: (*region).to_owned(),
-            service: (*service).to_owned(),
-        }),
+        [key, date, region, service, "aws4_request"] if !key.is_empty() && date.len() == 8 => {
+            Ok(Credential {
+                access_key_id: (*key).to_owned(),
+                date: (*date).to_owned(),
+                region: (*region).to_owned(),
+                service: (*service).to_owned(),
+            })
+        }
         _ => Err(CommonError::IncompleteSignature(format!(
             "Credential should be scoped to a valid region, a valid service and end with aws4_request. Got '{s}'."
         ))),
@@ -64,7 +73,9 @@ fn parse_credential(s: &str) -> Result<Credential, CommonError> {
 }
 
 fn parse_amz_date(s: &str) -> Option<DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ").ok().map(|t| t.and_utc())
+    NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ")
+        .ok()
+        .map(|t| t.and_utc())
 }
 
 /// Reads the signature from the Authorization header or the presigned query string.
@@ -72,7 +83,10 @@ fn parse_amz_date(s: &str) -> Option<DateTime<Utc>> {
 pub fn parse(req: &WireRequest<'_>) -> Result<Option<ParsedAuth>, CommonError> {
     if let Some(auth) = header(req.headers, "authorization") {
         let rest = auth.strip_prefix(ALGORITHM).ok_or_else(|| {
-            CommonError::IncompleteSignature(format!("Unsupported authorization type: '{}'", auth.split(' ').next().unwrap_or("")))
+            CommonError::IncompleteSignature(format!(
+                "Unsupported authorization type: '{}'",
+                auth.split(' ').next().unwrap_or("")
+            ))
         })?;
         let (mut cred, mut signed, mut sig) = (None, None, None);
         for part in rest.split(',') {
@@ -97,7 +111,9 @@ pub fn parse(req: &WireRequest<'_>) -> Result<Option<ParsedAuth>, CommonError> {
             .map(str::to_owned)
             .ok_or_else(|| missing("X-Amz-Date"))?;
         let time = parse_amz_date(&amz_date).ok_or_else(|| {
-            CommonError::IncompleteSignature(format!("Date must be in ISO-8601 'basic format'. Got '{amz_date}'."))
+            CommonError::IncompleteSignature(format!(
+                "Date must be in ISO-8601 'basic format'. Got '{amz_date}'."
+            ))
         })?;
         return Ok(Some(ParsedAuth {
             credential,
@@ -110,17 +126,31 @@ pub fn parse(req: &WireRequest<'_>) -> Result<Option<ParsedAuth>, CommonError> {
             expires_seconds: None,
         }));
     }
-    let params: Vec<(String, String)> = form_urlencoded::parse(req.query.as_bytes()).into_owned().collect();
+    let params: Vec<(String, String)> = form_urlencoded::parse(req.query.as_bytes())
+        .into_owned()
+        .collect();
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let Some(alg) = get("X-Amz-Algorithm") else { return Ok(None) };
+    let Some(alg) = get("X-Amz-Algorithm") else {
+        return Ok(None);
+    };
     if alg != ALGORITHM {
-        return Err(CommonError::IncompleteSignature(format!("Unsupported algorithm '{alg}'")));
+        return Err(CommonError::IncompleteSignature(format!(
+            "Unsupported algorithm '{alg}'"
+        )));
     }
-    let missing = |what: &str| CommonError::IncompleteSignature(format!("Query-string authentication requires the {what} parameter"));
-    let credential = parse_credential(&get("X-Amz-Credential").ok_or_else(|| missing("X-Amz-Credential"))?)?;
+    let missing = |what: &str| {
+        CommonError::IncompleteSignature(format!(
+            "Query-string authentication requires the {what} parameter"
+        ))
+    };
+    let credential =
+        parse_credential(&get("X-Amz-Credential").ok_or_else(|| missing("X-Amz-Credential"))?)?;
     let amz_date = get("X-Amz-Date").ok_or_else(|| missing("X-Amz-Date"))?;
-    let time = parse_amz_date(&amz_date)
-        .ok_or_else(|| CommonError::IncompleteSignature(format!("Date must be in ISO-8601 'basic format'. Got '{amz_date}'.")))?;
+    let time = parse_amz_date(&amz_date).ok_or_else(|| {
+        CommonError::IncompleteSignature(format!(
+            "Date must be in ISO-8601 'basic format'. Got '{amz_date}'."
+        ))
+    })?;
     let signed = get("X-Amz-SignedHeaders").ok_or_else(|| missing("X-Amz-SignedHeaders"))?;
     let signature = get("X-Amz-Signature").ok_or_else(|| missing("X-Amz-Signature"))?;
     let expires_seconds = match get("X-Amz-Expires") {
@@ -142,13 +172,21 @@ pub fn parse(req: &WireRequest<'_>) -> Result<Option<ParsedAuth>, CommonError> {
 /// The 15-minute window (and a presigned URL's own expiry).
 pub fn check_time(auth: &ParsedAuth, now: DateTime<Utc>) -> Result<(), CommonError> {
     let fmt = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    if !auth.amz_date.starts_with(&auth.credential.date) {
+        return Err(CommonError::SignatureDoesNotMatch(format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{}'.",
+            auth.credential.date,
+            auth.amz_date.get(..8).unwrap_or(""),
+            auth.amz_date
+        )));
+    }
     if auth.presigned {
         let expires = auth.expires_seconds.unwrap_or(MAX_SKEW_SECONDS);
         if now > auth.time + chrono::Duration::seconds(expires) {
             return Err(CommonError::SignatureExpired(format!(
                 "Signature expired: {} is now earlier than {} ({} - {} sec.)",
-                fmt(auth.time + chrono::Duration::seconds(expires)),
-                fmt(now),
+                auth.amz_date,
+                fmt(now - chrono::Duration::seconds(expires)),
                 fmt(now),
                 expires
             )));
@@ -191,7 +229,12 @@ pub fn signing_key(secret: &str, cred: &Credential) -> [u8; 32] {
 fn canonical_query(query: &str, presigned: bool) -> String {
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .filter(|(k, _)| !(presigned && k == "X-Amz-Signature"))
-        .map(|(k, v)| (utf8_percent_encode(&k, STRICT).to_string(), utf8_percent_encode(&v, STRICT).to_string()))
+        .map(|(k, v)| {
+            (
+                utf8_percent_encode(&k, STRICT).to_string(),
+                utf8_percent_encode(&v, STRICT).to_string(),
+            )
+        })
         .collect();
     pairs.sort();
     let mut out = String::new();
@@ -218,10 +261,44 @@ fn canonical_header_value(v: &str) -> String {
     out
 }
 
-/// Builds the canonical request. `s3` selects S3's single URI encoding.
-pub fn canonical_request(req: &WireRequest<'_>, signed_headers: &[String], presigned: bool, s3: bool) -> String {
+/// Removes empty, `.` and `..` segments, as every service but S3 does before signing
+/// (`//a/./b/../c/` becomes `/a/c/`); a trailing slash stays if a segment remains.
+fn normalize_path(path: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = String::with_capacity(path.len());
+    for s in &segments {
+        out.push('/');
+        out.push_str(s);
+    }
+    if segments.is_empty() || path.ends_with('/') {
+        out.push('/');
+    }
+    out
+}
+
+/// Builds the canonical request. `s3` selects S3's rules: the path as sent, encoded once;
+/// other services normalise the path and encode it again.
+pub fn canonical_request(
+    req: &WireRequest<'_>,
+    signed_headers: &[String],
+    presigned: bool,
+    s3: bool,
+) -> String {
     let path = if req.path.is_empty() { "/" } else { req.path };
-    let uri = if s3 { path.to_owned() } else { utf8_percent_encode(path, PATH).to_string() };
+    let uri = if s3 {
+        path.to_owned()
+    } else {
+        utf8_percent_encode(&normalize_path(path), PATH).to_string()
+    };
     let mut out = String::with_capacity(256 + req.query.len());
     out.push_str(req.method.as_str());
     out.push('\n');
@@ -254,7 +331,11 @@ pub fn canonical_request(req: &WireRequest<'_>, signed_headers: &[String], presi
 }
 
 pub fn string_to_sign(amz_date: &str, cred: &Credential, canonical: &str) -> String {
-    format!("{ALGORITHM}\n{amz_date}\n{}\n{}", cred.scope(), hex::encode(Sha256::digest(canonical.as_bytes())))
+    format!(
+        "{ALGORITHM}\n{amz_date}\n{}\n{}",
+        cred.scope(),
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    )
 }
 
 pub fn signature(key: &[u8; 32], string_to_sign: &str) -> String {
@@ -262,16 +343,31 @@ pub fn signature(key: &[u8; 32], string_to_sign: &str) -> String {
 }
 
 /// Verifies the signature with a derived key. Comparison is constant-time.
-pub fn verify(req: &WireRequest<'_>, auth: &ParsedAuth, key: &[u8; 32], s3: bool) -> Result<(), CommonError> {
+pub fn verify(
+    req: &WireRequest<'_>,
+    auth: &ParsedAuth,
+    key: &[u8; 32],
+    s3: bool,
+) -> Result<(), CommonError> {
     if !auth.signed_headers.iter().any(|h| h == "host") {
-        return Err(CommonError::SignatureDoesNotMatch("'Host' must be a 'SignedHeader' in the AWS Authorization.".into()));
+        return Err(CommonError::SignatureDoesNotMatch(
+            "'Host' must be a 'SignedHeader' in the AWS Authorization.".into(),
+        ));
     }
     let canonical = canonical_request(req, &auth.signed_headers, auth.presigned, s3);
     let sts = string_to_sign(&auth.amz_date, &auth.credential, &canonical);
     let expected = signature(key, &sts);
     let ok = expected.len() == auth.signature.len()
-        && expected.bytes().zip(auth.signature.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-    if ok { Ok(()) } else { Err(CommonError::SignatureDoesNotMatch(MISMATCH.into())) }
+        && expected
+            .bytes()
+            .zip(auth.signature.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if ok {
+        Ok(())
+    } else {
+        Err(CommonError::SignatureDoesNotMatch(MISMATCH.into()))
+    }
 }
 
 /// Signs a request in place (Authorization and X-Amz-Date headers), for the load client,
@@ -292,13 +388,25 @@ pub fn sign(
     if let Ok(v) = http::HeaderValue::from_str(&amz_date) {
         headers.insert("x-amz-date", v);
     }
-    let mut signed: Vec<String> = ["host", "x-amz-date", "content-type", "x-amz-target", "x-amz-security-token"]
-        .iter()
-        .filter(|h| headers.contains_key(**h))
-        .map(|h| (*h).to_owned())
-        .collect();
+    let mut signed: Vec<String> = [
+        "host",
+        "x-amz-date",
+        "content-type",
+        "x-amz-target",
+        "x-amz-security-token",
+    ]
+    .iter()
+    .filter(|h| headers.contains_key(**h))
+    .map(|h| (*h).to_owned())
+    .collect();
     signed.sort();
-    let req = WireRequest { method, path, query, headers, body };
+    let req = WireRequest {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    };
     let canonical = canonical_request(&req, &signed, false, false);
     let sts = string_to_sign(&amz_date, cred, &canonical);
     let sig = signature(&signing_key(secret, cred), &sts);

@@ -39,18 +39,28 @@ impl<'de> Deserialize<'de> for Timestamp {
                 f.write_str("a timestamp")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
-                parse_timestamp(v).map(Timestamp).ok_or_else(|| E::custom(format!("invalid timestamp '{v}'")))
+                parse_timestamp(v)
+                    .map(Timestamp)
+                    .ok_or_else(|| E::custom(format!("invalid timestamp '{v}'")))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Timestamp, E> {
-                Utc.timestamp_opt(v, 0).single().map(Timestamp).ok_or_else(|| E::custom("timestamp out of range"))
+                Utc.timestamp_opt(v, 0)
+                    .single()
+                    .map(Timestamp)
+                    .ok_or_else(|| E::custom("timestamp out of range"))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Timestamp, E> {
                 self.visit_i64(i64::try_from(v).map_err(|_| E::custom("timestamp out of range"))?)
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Timestamp, E> {
-                from_epoch_f64(v).map(Timestamp).ok_or_else(|| E::custom("timestamp out of range"))
+                from_epoch_f64(v)
+                    .map(Timestamp)
+                    .ok_or_else(|| E::custom("timestamp out of range"))
             }
-            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Timestamp, D::Error> {
+            fn visit_newtype_struct<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Timestamp, D::Error> {
                 d.deserialize_any(V)
             }
         }

@@ -52,7 +52,9 @@ impl Value {
             Value::Null => J::Null,
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(J::Number)
+                .unwrap_or(J::Null),
             Value::String(s) => J::String(s.clone()),
             Value::Blob(_) => J::String("HIDDEN_DUE_TO_SECURITY_REASONS".into()),
             Value::Timestamp(t) => J::String(crate::timestamp::format_audit(t)),
@@ -99,7 +101,10 @@ pub(crate) mod indexmap_lite {
             self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
         }
         pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-            self.entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+            self.entries
+                .iter_mut()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
         }
         pub fn insert(&mut self, key: String, value: Value) {
             match self.get_mut(&key) {

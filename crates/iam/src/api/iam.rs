@@ -2,11 +2,14 @@
 
 use super::shapes::{PolicyShape, RoleShape, UserShape, encode_document};
 use super::{iam_arn, input_str, query_invalid};
-use crate::engine::{Entity, Identity, ListPage};
+use crate::engine::{Entity, Identity, ListPage, NewRole};
 use crate::model::{KeyOwner, Role, Tag, User};
 use serde::{Deserialize, Serialize};
 use sightline_core::PrincipalKind;
-use sightline_wire::{ApiError, CallContext, OperationDef, Protocol, ResourceCtx, Service, ServiceDef, Timestamp, Value, typed};
+use sightline_wire::{
+    ApiError, CallContext, OperationDef, Protocol, ResourceCtx, Service, ServiceDef, Timestamp,
+    Value, typed,
+};
 use std::sync::Arc;
 
 fn user(ctx: &ResourceCtx<'_>, v: &Value) -> Vec<String> {
@@ -22,13 +25,22 @@ fn new_policy(ctx: &ResourceCtx<'_>, v: &Value) -> Vec<String> {
     iam_arn(ctx, "policy", v, "PolicyName")
 }
 fn users(ctx: &ResourceCtx<'_>, _: &Value) -> Vec<String> {
-    vec![format!("arn:{}:iam::{}:user/", ctx.partition, ctx.account_id)]
+    vec![format!(
+        "arn:{}:iam::{}:user/",
+        ctx.partition, ctx.account_id
+    )]
 }
 fn roles(ctx: &ResourceCtx<'_>, _: &Value) -> Vec<String> {
-    vec![format!("arn:{}:iam::{}:role/", ctx.partition, ctx.account_id)]
+    vec![format!(
+        "arn:{}:iam::{}:role/",
+        ctx.partition, ctx.account_id
+    )]
 }
 fn policies(ctx: &ResourceCtx<'_>, _: &Value) -> Vec<String> {
-    vec![format!("arn:{}:iam::{}:policy/", ctx.partition, ctx.account_id)]
+    vec![format!(
+        "arn:{}:iam::{}:policy/",
+        ctx.partition, ctx.account_id
+    )]
 }
 
 pub static IAM: ServiceDef = ServiceDef {
@@ -52,7 +64,12 @@ pub static IAM: ServiceDef = ServiceDef {
         OperationDef::rpc("GetRole", "iam:GetRole", true, role),
         OperationDef::rpc("ListRoles", "iam:ListRoles", true, roles),
         OperationDef::rpc("DeleteRole", "iam:DeleteRole", false, role),
-        OperationDef::rpc("UpdateAssumeRolePolicy", "iam:UpdateAssumeRolePolicy", false, role),
+        OperationDef::rpc(
+            "UpdateAssumeRolePolicy",
+            "iam:UpdateAssumeRolePolicy",
+            false,
+            role,
+        ),
         OperationDef::rpc("PutUserPolicy", "iam:PutUserPolicy", false, user),
         OperationDef::rpc("GetUserPolicy", "iam:GetUserPolicy", true, user),
         OperationDef::rpc("ListUserPolicies", "iam:ListUserPolicies", true, user),
@@ -68,10 +85,20 @@ pub static IAM: ServiceDef = ServiceDef {
         OperationDef::rpc("DeletePolicy", "iam:DeletePolicy", false, policy),
         OperationDef::rpc("AttachUserPolicy", "iam:AttachUserPolicy", false, user),
         OperationDef::rpc("DetachUserPolicy", "iam:DetachUserPolicy", false, user),
-        OperationDef::rpc("ListAttachedUserPolicies", "iam:ListAttachedUserPolicies", true, user),
+        OperationDef::rpc(
+            "ListAttachedUserPolicies",
+            "iam:ListAttachedUserPolicies",
+            true,
+            user,
+        ),
         OperationDef::rpc("AttachRolePolicy", "iam:AttachRolePolicy", false, role),
         OperationDef::rpc("DetachRolePolicy", "iam:DetachRolePolicy", false, role),
-        OperationDef::rpc("ListAttachedRolePolicies", "iam:ListAttachedRolePolicies", true, role),
+        OperationDef::rpc(
+            "ListAttachedRolePolicies",
+            "iam:ListAttachedRolePolicies",
+            true,
+            role,
+        ),
         OperationDef::rpc("TagUser", "iam:TagUser", false, user),
         OperationDef::rpc("UntagUser", "iam:UntagUser", false, user),
         OperationDef::rpc("ListUserTags", "iam:ListUserTags", true, user),
@@ -205,10 +232,18 @@ fn required(v: Option<String>, member: &str) -> Result<String, ApiError> {
 }
 
 /// Builds `{ <list_name>: [...], IsTruncated, Marker? }`.
-fn page<T: Serialize>(list_name: &str, items: Vec<T>, marker: Option<&str>, max: Option<i64>) -> Result<Value, ApiError> {
+fn page<T: Serialize>(
+    list_name: &str,
+    items: Vec<T>,
+    marker: Option<&str>,
+    max: Option<i64>,
+) -> Result<Value, ApiError> {
     let p = ListPage::paginate(items, marker, max)?;
     let mut m = sightline_wire::ValueMap::new();
-    m.insert(list_name.to_owned(), sightline_wire::to_value(&p.items).map_err(|e| ApiError::internal(e.to_string()))?);
+    m.insert(
+        list_name.to_owned(),
+        sightline_wire::to_value(&p.items).map_err(|e| ApiError::internal(e.to_string()))?,
+    );
     m.insert("IsTruncated".into(), Value::Bool(p.marker.is_some()));
     if let Some(mk) = p.marker {
         m.insert("Marker".into(), Value::String(mk));
@@ -218,7 +253,10 @@ fn page<T: Serialize>(list_name: &str, items: Vec<T>, marker: Option<&str>, max:
 
 fn one<T: Serialize>(name: &str, item: T) -> Result<Value, ApiError> {
     let mut m = sightline_wire::ValueMap::new();
-    m.insert(name.to_owned(), sightline_wire::to_value(&item).map_err(|e| ApiError::internal(e.to_string()))?);
+    m.insert(
+        name.to_owned(),
+        sightline_wire::to_value(&item).map_err(|e| ApiError::internal(e.to_string()))?,
+    );
     Ok(Value::Map(m))
 }
 
@@ -237,7 +275,9 @@ impl Iam {
             Some(u) => Ok(KeyOwner::User(u)),
             None => match ctx.caller.kind {
                 PrincipalKind::Root => Ok(KeyOwner::Root),
-                PrincipalKind::IAMUser => Ok(KeyOwner::User(ctx.caller.user_name.clone().unwrap_or_default())),
+                PrincipalKind::IAMUser => Ok(KeyOwner::User(
+                    ctx.caller.user_name.clone().unwrap_or_default(),
+                )),
                 _ => Err(ApiError::new(
                     400,
                     "ValidationError",
@@ -247,17 +287,30 @@ impl Iam {
         }
     }
 
-    fn list_inline<T: Entity>(&self, acct: &str, name: String, r: &ListReq) -> Result<Value, ApiError> {
+    fn list_inline<T: Entity>(
+        &self,
+        acct: &str,
+        name: String,
+        r: &ListReq,
+    ) -> Result<Value, ApiError> {
         let names = self.identity.list_inline_policies::<T>(acct, &name)?;
         page("PolicyNames", names, r.marker.as_deref(), r.max_items)
     }
 
-    fn list_attached<T: Entity>(&self, acct: &str, name: String, r: &ListReq) -> Result<Value, ApiError> {
+    fn list_attached<T: Entity>(
+        &self,
+        acct: &str,
+        name: String,
+        r: &ListReq,
+    ) -> Result<Value, ApiError> {
         let items: Vec<AttachedPolicy> = self
             .identity
             .list_attached::<T>(acct, &name)?
             .into_iter()
-            .map(|(policy_name, policy_arn)| AttachedPolicy { policy_name, policy_arn })
+            .map(|(policy_name, policy_arn)| AttachedPolicy {
+                policy_name,
+                policy_arn,
+            })
             .collect();
         page("AttachedPolicies", items, r.marker.as_deref(), r.max_items)
     }
@@ -290,13 +343,23 @@ impl Iam {
                         m.insert("User".into(), Value::Map(u));
                         return Ok(Value::Map(m));
                     }
-                    None => return Err(ApiError::new(400, "ValidationError", "Must specify userName when calling with non-User credentials")),
+                    None => {
+                        return Err(ApiError::new(
+                            400,
+                            "ValidationError",
+                            "Must specify userName when calling with non-User credentials",
+                        ));
+                    }
                 };
                 let u: User = id.get_entity(acct, &name)?;
                 one("User", UserShape::new(&u, true))
             }),
             "ListUsers" => with!(ListReq, |r| {
-                let users: Vec<UserShape> = id.list_users(acct, r.path_prefix.as_deref()).iter().map(|u| UserShape::new(u, false)).collect();
+                let users: Vec<UserShape> = id
+                    .list_users(acct, r.path_prefix.as_deref())
+                    .iter()
+                    .map(|u| UserShape::new(u, false))
+                    .collect();
                 page("Users", users, r.marker.as_deref(), r.max_items)
             }),
             "DeleteUser" => with!(NameReq, |r| {
@@ -342,7 +405,9 @@ impl Iam {
                         return Err(ApiError::new(
                             400,
                             "ValidationError",
-                            format!("1 validation error detected: Value '{other}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]"),
+                            format!(
+                                "1 validation error detected: Value '{other}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]"
+                            ),
                         ));
                     }
                 };
@@ -357,12 +422,14 @@ impl Iam {
             "CreateRole" => with!(CreateRoleReq, |r| {
                 let role = id.create_role(
                     acct,
-                    &r.role_name,
-                    r.path.as_deref(),
-                    &r.assume_role_policy_document,
-                    r.description,
-                    r.max_session_duration,
-                    r.tags,
+                    NewRole {
+                        name: &r.role_name,
+                        path: r.path.as_deref(),
+                        trust: &r.assume_role_policy_document,
+                        description: r.description,
+                        max_session_duration: r.max_session_duration,
+                        tags: r.tags,
+                    },
                 )?;
                 one("Role", RoleShape::new(&role, true))
             }),
@@ -371,7 +438,11 @@ impl Iam {
                 one("Role", RoleShape::new(&role, true))
             }),
             "ListRoles" => with!(ListReq, |r| {
-                let roles: Vec<RoleShape> = id.list_roles(acct, r.path_prefix.as_deref()).iter().map(|x| RoleShape::new(x, false)).collect();
+                let roles: Vec<RoleShape> = id
+                    .list_roles(acct, r.path_prefix.as_deref())
+                    .iter()
+                    .map(|x| RoleShape::new(x, false))
+                    .collect();
                 page("Roles", roles, r.marker.as_deref(), r.max_items)
             }),
             "DeleteRole" => with!(NameReq, |r| {
@@ -384,12 +455,22 @@ impl Iam {
             }),
             "PutUserPolicy" => with!(InlinePolicyReq, |r| {
                 let doc = required(r.policy_document, "PolicyDocument")?;
-                id.put_inline_policy::<User>(acct, &required(r.user_name, "UserName")?, &r.policy_name, &doc)?;
+                id.put_inline_policy::<User>(
+                    acct,
+                    &required(r.user_name, "UserName")?,
+                    &r.policy_name,
+                    &doc,
+                )?;
                 Ok(empty())
             }),
             "PutRolePolicy" => with!(InlinePolicyReq, |r| {
                 let doc = required(r.policy_document, "PolicyDocument")?;
-                id.put_inline_policy::<Role>(acct, &required(r.role_name, "RoleName")?, &r.policy_name, &doc)?;
+                id.put_inline_policy::<Role>(
+                    acct,
+                    &required(r.role_name, "RoleName")?,
+                    &r.policy_name,
+                    &doc,
+                )?;
                 Ok(empty())
             }),
             "GetUserPolicy" => with!(InlinePolicyReq, |r| {
@@ -411,20 +492,38 @@ impl Iam {
                 self.list_inline::<Role>(acct, name, &r)
             }),
             "DeleteUserPolicy" => with!(InlinePolicyReq, |r| {
-                id.delete_inline_policy::<User>(acct, &required(r.user_name, "UserName")?, &r.policy_name)?;
+                id.delete_inline_policy::<User>(
+                    acct,
+                    &required(r.user_name, "UserName")?,
+                    &r.policy_name,
+                )?;
                 Ok(empty())
             }),
             "DeleteRolePolicy" => with!(InlinePolicyReq, |r| {
-                id.delete_inline_policy::<Role>(acct, &required(r.role_name, "RoleName")?, &r.policy_name)?;
+                id.delete_inline_policy::<Role>(
+                    acct,
+                    &required(r.role_name, "RoleName")?,
+                    &r.policy_name,
+                )?;
                 Ok(empty())
             }),
             "CreatePolicy" => with!(CreatePolicyReq, |r| {
-                let p = id.create_policy(acct, &r.policy_name, r.path.as_deref(), &r.policy_document, r.description, r.tags)?;
+                let p = id.create_policy(
+                    acct,
+                    &r.policy_name,
+                    r.path.as_deref(),
+                    &r.policy_document,
+                    r.description,
+                    r.tags,
+                )?;
                 one("Policy", PolicyShape::new(&p, 0))
             }),
             "GetPolicy" => with!(PolicyArnReq, |r| {
                 let p = id.get_policy(acct, &r.policy_arn)?;
-                one("Policy", PolicyShape::new(&p, id.attachment_count(&r.policy_arn)))
+                one(
+                    "Policy",
+                    PolicyShape::new(&p, id.attachment_count(&r.policy_arn)),
+                )
             }),
             "GetPolicyVersion" => with!(PolicyArnReq, |r| {
                 let p = id.get_policy(acct, &r.policy_arn)?;
@@ -437,7 +536,10 @@ impl Iam {
                     .into());
                 }
                 let mut v = sightline_wire::ValueMap::new();
-                v.insert("Document".into(), Value::String(encode_document(&p.document.text)));
+                v.insert(
+                    "Document".into(),
+                    Value::String(encode_document(&p.document.text)),
+                );
                 v.insert("VersionId".into(), Value::String("v1".into()));
                 v.insert("IsDefaultVersion".into(), Value::Bool(true));
                 v.insert("CreateDate".into(), Value::Timestamp(p.created));
@@ -451,11 +553,18 @@ impl Iam {
                     return Err(ApiError::new(
                         400,
                         "ValidationError",
-                        format!("1 validation error detected: Value '{scope}' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]"),
+                        format!(
+                            "1 validation error detected: Value '{scope}' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]"
+                        ),
                     ));
                 }
                 let items: Vec<PolicyShape> = id
-                    .list_policies(acct, &scope, r.only_attached.unwrap_or(false), r.path_prefix.as_deref())
+                    .list_policies(
+                        acct,
+                        &scope,
+                        r.only_attached.unwrap_or(false),
+                        r.path_prefix.as_deref(),
+                    )
                     .iter()
                     .map(|p| PolicyShape::new(p, id.attachment_count(&p.arn())))
                     .collect();
@@ -513,7 +622,10 @@ impl Iam {
                 let x: Role = id.get_entity(acct, &required(r.role_name.clone(), "RoleName")?)?;
                 page("Tags", x.tags, r.marker.as_deref(), r.max_items)
             }),
-            other => Err(ApiError::bad_request("InvalidAction", format!("Could not find operation {other}"))),
+            other => Err(ApiError::bad_request(
+                "InvalidAction",
+                format!("Could not find operation {other}"),
+            )),
         }
     }
 }
@@ -525,7 +637,12 @@ fn owner_name(owner: &KeyOwner) -> String {
     }
 }
 
-fn inline_policy_value(entity_member: &str, entity: String, policy_name: String, doc: &str) -> Result<Value, ApiError> {
+fn inline_policy_value(
+    entity_member: &str,
+    entity: String,
+    policy_name: String,
+    doc: &str,
+) -> Result<Value, ApiError> {
     let mut m = sightline_wire::ValueMap::new();
     m.insert(entity_member.to_owned(), Value::String(entity));
     m.insert("PolicyName".into(), Value::String(policy_name));
@@ -539,7 +656,12 @@ impl Service for Iam {
         &IAM
     }
 
-    async fn call(&self, ctx: &CallContext, op: &'static OperationDef, input: Value) -> Result<Value, ApiError> {
+    async fn call(
+        &self,
+        ctx: &CallContext,
+        op: &'static OperationDef,
+        input: Value,
+    ) -> Result<Value, ApiError> {
         self.dispatch(ctx, op.name, input).await
     }
 }

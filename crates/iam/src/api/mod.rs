@@ -26,9 +26,13 @@ pub fn query_invalid(e: &DeError) -> ApiError {
     let member = member_name(e.path());
     let message = match e {
         DeError::Missing(_) => {
-            format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null")
+            format!(
+                "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+            )
         }
-        DeError::Invalid { message, .. } => format!("1 validation error detected: Value at '{member}' is invalid: {message}"),
+        DeError::Invalid { message, .. } => {
+            format!("1 validation error detected: Value at '{member}' is invalid: {message}")
+        }
     };
     ApiError::new(400, "ValidationError", message)
 }
@@ -37,10 +41,18 @@ pub(crate) fn input_str<'a>(input: &'a Value, member: &str) -> Option<&'a str> {
     input.get(member).and_then(Value::as_str)
 }
 
-pub(crate) fn iam_arn(ctx: &ResourceCtx<'_>, kind: &str, input: &Value, member: &str) -> Vec<String> {
+pub(crate) fn iam_arn(
+    ctx: &ResourceCtx<'_>,
+    kind: &str,
+    input: &Value,
+    member: &str,
+) -> Vec<String> {
     let path = input_str(input, "Path").unwrap_or("/");
     match input_str(input, member) {
-        Some(name) => vec![format!("arn:{}:iam::{}:{kind}{path}{name}", ctx.partition, ctx.account_id)],
+        Some(name) => vec![format!(
+            "arn:{}:iam::{}:{kind}{path}{name}",
+            ctx.partition, ctx.account_id
+        )],
         None => vec![ctx.caller_arn.to_owned()],
     }
 }

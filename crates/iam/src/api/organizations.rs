@@ -4,13 +4,17 @@ use crate::engine::Identity;
 use crate::model::{Account, CreateAccountStatus, Organization};
 use serde::{Deserialize, Serialize};
 use sightline_wire::{
-    ApiError, CallContext, DeError, OperationDef, Protocol, ResourceCtx, Service, ServiceDef, Timestamp, Value, any_resource, typed,
+    ApiError, CallContext, DeError, OperationDef, Protocol, ResourceCtx, Service, ServiceDef,
+    Timestamp, Value, any_resource, typed,
 };
 use std::sync::Arc;
 
 fn account_arn(ctx: &ResourceCtx<'_>, v: &Value) -> Vec<String> {
     match super::input_str(v, "AccountId") {
-        Some(a) => vec![format!("arn:{}:organizations::{}:account/*/{a}", ctx.partition, ctx.account_id)],
+        Some(a) => vec![format!(
+            "arn:{}:organizations::{}:account/*/{a}",
+            ctx.partition, ctx.account_id
+        )],
         None => vec!["*".into()],
     }
 }
@@ -24,11 +28,36 @@ pub static ORGANIZATIONS: ServiceDef = ServiceDef {
     query_compatible: false,
     global_region: Some("us-east-1"),
     operations: &[
-        OperationDef::rpc("CreateAccount", "organizations:CreateAccount", false, any_resource),
-        OperationDef::rpc("DescribeCreateAccountStatus", "organizations:DescribeCreateAccountStatus", true, any_resource),
-        OperationDef::rpc("DescribeAccount", "organizations:DescribeAccount", true, account_arn),
-        OperationDef::rpc("ListAccounts", "organizations:ListAccounts", true, any_resource),
-        OperationDef::rpc("DescribeOrganization", "organizations:DescribeOrganization", true, any_resource),
+        OperationDef::rpc(
+            "CreateAccount",
+            "organizations:CreateAccount",
+            false,
+            any_resource,
+        ),
+        OperationDef::rpc(
+            "DescribeCreateAccountStatus",
+            "organizations:DescribeCreateAccountStatus",
+            true,
+            any_resource,
+        ),
+        OperationDef::rpc(
+            "DescribeAccount",
+            "organizations:DescribeAccount",
+            true,
+            account_arn,
+        ),
+        OperationDef::rpc(
+            "ListAccounts",
+            "organizations:ListAccounts",
+            true,
+            any_resource,
+        ),
+        OperationDef::rpc(
+            "DescribeOrganization",
+            "organizations:DescribeOrganization",
+            true,
+            any_resource,
+        ),
     ],
 };
 
@@ -177,13 +206,19 @@ impl Service for Organizations {
         &ORGANIZATIONS
     }
 
-    async fn call(&self, ctx: &CallContext, op: &'static OperationDef, input: Value) -> Result<Value, ApiError> {
+    async fn call(
+        &self,
+        ctx: &CallContext,
+        op: &'static OperationDef,
+        input: Value,
+    ) -> Result<Value, ApiError> {
         let id = &self.identity;
         let acct = ctx.caller.account_id.as_str();
         match op.name {
             "CreateAccount" => {
                 typed(input, invalid, |r: CreateAccountReq| async move {
-                    let status = id.create_account(acct, &r.account_name, &r.email, r.role_name.as_deref())?;
+                    let status =
+                        id.create_account(acct, &r.account_name, &r.email, r.role_name.as_deref())?;
                     // Account creation completes asynchronously, as on AWS.
                     let bg = Arc::clone(id);
                     tokio::spawn(async move {
@@ -192,20 +227,28 @@ impl Service for Organizations {
                             tracing::error!(error = %e, "account creation failed");
                         }
                     });
-                    Ok(StatusResp { create_account_status: status.into() })
+                    Ok(StatusResp {
+                        create_account_status: status.into(),
+                    })
                 })
                 .await
             }
             "DescribeCreateAccountStatus" => {
                 typed(input, invalid, |r: StatusReq| async move {
-                    Ok(StatusResp { create_account_status: id.describe_create_account_status(acct, &r.create_account_request_id)?.into() })
+                    Ok(StatusResp {
+                        create_account_status: id
+                            .describe_create_account_status(acct, &r.create_account_request_id)?
+                            .into(),
+                    })
                 })
                 .await
             }
             "DescribeAccount" => {
                 typed(input, invalid, |r: AccountReq| async move {
                     let org = id.require_management(acct)?;
-                    Ok(AccountResp { account: account_shape(&org, id.describe_account(acct, &r.account_id)?) })
+                    Ok(AccountResp {
+                        account: account_shape(&org, id.describe_account(acct, &r.account_id)?),
+                    })
                 })
                 .await
             }
@@ -215,22 +258,37 @@ impl Service for Organizations {
                     let all = id.list_accounts(acct)?;
                     let start: usize = match &r.next_token {
                         Some(t) => t.parse().map_err(|_| {
-                            ApiError::new(400, "InvalidInputException", "You specified an invalid value for nextToken.")
+                            ApiError::new(
+                                400,
+                                "InvalidInputException",
+                                "You specified an invalid value for nextToken.",
+                            )
                         })?,
                         None => 0,
                     };
                     let max = match r.max_results {
                         Some(n) if !(1..=20).contains(&n) => {
-                            return Err(ApiError::new(400, "InvalidInputException", "You specified an invalid value for MaxResults."));
+                            return Err(ApiError::new(
+                                400,
+                                "InvalidInputException",
+                                "You specified an invalid value for MaxResults.",
+                            ));
                         }
                         Some(n) => n as usize,
                         None => 20,
                     };
                     let total = all.len();
-                    let accounts: Vec<AccountShape> =
-                        all.into_iter().skip(start).take(max).map(|a| account_shape(&org, a)).collect();
+                    let accounts: Vec<AccountShape> = all
+                        .into_iter()
+                        .skip(start)
+                        .take(max)
+                        .map(|a| account_shape(&org, a))
+                        .collect();
                     let next = start + accounts.len();
-                    Ok(ListResp { accounts, next_token: (next < total).then(|| next.to_string()) })
+                    Ok(ListResp {
+                        accounts,
+                        next_token: (next < total).then(|| next.to_string()),
+                    })
                 })
                 .await
             }
@@ -245,13 +303,19 @@ impl Service for Organizations {
                             master_account_arn: org.account_arn(&org.management_account_id),
                             master_account_id: org.management_account_id.clone(),
                             master_account_email: org.management_email.clone(),
-                            available_policy_types: vec![PolicyTypeSummary { kind: "SERVICE_CONTROL_POLICY", status: "ENABLED" }],
+                            available_policy_types: vec![PolicyTypeSummary {
+                                kind: "SERVICE_CONTROL_POLICY",
+                                status: "ENABLED",
+                            }],
                         },
                     })
                 })
                 .await
             }
-            other => Err(ApiError::bad_request("UnknownOperationException", format!("Unknown operation {other}"))),
+            other => Err(ApiError::bad_request(
+                "UnknownOperationException",
+                format!("Unknown operation {other}"),
+            )),
         }
     }
 }

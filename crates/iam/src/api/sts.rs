@@ -6,8 +6,8 @@ use crate::model::Session;
 use serde::{Deserialize, Serialize};
 use sightline_core::PrincipalKind;
 use sightline_wire::{
-    ApiError, CallContext, OperationDef, Protocol, ResourceCtx, ResourcePolicy, Service, ServiceDef, Timestamp, Value, any_resource,
-    typed,
+    ApiError, CallContext, OperationDef, Protocol, ResourceCtx, ResourcePolicy, Service,
+    ServiceDef, Timestamp, Value, any_resource, typed,
 };
 use std::sync::Arc;
 
@@ -24,7 +24,13 @@ pub static STS: ServiceDef = ServiceDef {
     query_compatible: false,
     global_region: None,
     operations: &[
-        OperationDef::rpc("GetCallerIdentity", "sts:GetCallerIdentity", true, any_resource).public(),
+        OperationDef::rpc(
+            "GetCallerIdentity",
+            "sts:GetCallerIdentity",
+            true,
+            any_resource,
+        )
+        .public(),
         OperationDef::rpc("AssumeRole", "sts:AssumeRole", false, role_arn),
         // AWS: no permission is needed to get a session token for oneself.
         OperationDef::rpc("GetSessionToken", "sts:GetSessionToken", true, any_resource).public(),
@@ -108,7 +114,12 @@ impl Service for Sts {
         &STS
     }
 
-    async fn call(&self, ctx: &CallContext, op: &'static OperationDef, input: Value) -> Result<Value, ApiError> {
+    async fn call(
+        &self,
+        ctx: &CallContext,
+        op: &'static OperationDef,
+        input: Value,
+    ) -> Result<Value, ApiError> {
         let id = &self.identity;
         let caller = &ctx.caller;
         match op.name {
@@ -128,15 +139,30 @@ impl Service for Sts {
                     context.set("aws:SourceIp", ctx.source_ip.clone());
                     context.set("aws:PrincipalArn", caller.arn.clone());
                     context.set("aws:PrincipalAccount", caller.account_id.clone());
-                    let s = id.assume_role(caller, &r.role_arn, &r.role_session_name, r.duration_seconds, &context)?;
-                    let crate::model::SessionKind::AssumedRole { role_name, role_id, session_name, .. } = &s.kind else {
+                    let s = id.assume_role(
+                        caller,
+                        &r.role_arn,
+                        &r.role_session_name,
+                        r.duration_seconds,
+                        &context,
+                    )?;
+                    let crate::model::SessionKind::AssumedRole {
+                        role_name,
+                        role_id,
+                        session_name,
+                        ..
+                    } = &s.kind
+                    else {
                         return Err(ApiError::internal("unexpected session kind"));
                     };
                     Ok(AssumeRoleResponse {
                         credentials: (&s).into(),
                         assumed_role_user: AssumedRoleUser {
                             assumed_role_id: format!("{role_id}:{session_name}"),
-                            arn: format!("arn:aws:sts::{}:assumed-role/{role_name}/{session_name}", s.account),
+                            arn: format!(
+                                "arn:aws:sts::{}:assumed-role/{role_name}/{session_name}",
+                                s.account
+                            ),
                         },
                         packed_policy_size: 0,
                     })
@@ -144,22 +170,44 @@ impl Service for Sts {
                 .await
             }
             "GetSessionToken" => {
-                typed(input, query_invalid, |r: GetSessionTokenRequest| async move {
-                    if caller.kind == PrincipalKind::AssumedRole {
-                        return Err(crate::Error::AccessDenied("Cannot call GetSessionToken with session credentials".into()).into());
-                    }
-                    let s = id.get_session_token(caller, r.duration_seconds)?;
-                    Ok(GetSessionTokenResponse { credentials: (&s).into() })
-                })
+                typed(
+                    input,
+                    query_invalid,
+                    |r: GetSessionTokenRequest| async move {
+                        if caller.kind == PrincipalKind::AssumedRole {
+                            return Err(crate::Error::AccessDenied(
+                                "Cannot call GetSessionToken with session credentials".into(),
+                            )
+                            .into());
+                        }
+                        let s = id.get_session_token(caller, r.duration_seconds)?;
+                        Ok(GetSessionTokenResponse {
+                            credentials: (&s).into(),
+                        })
+                    },
+                )
                 .await
             }
-            other => Err(ApiError::bad_request("InvalidAction", format!("Could not find operation {other}"))),
+            other => Err(ApiError::bad_request(
+                "InvalidAction",
+                format!("Could not find operation {other}"),
+            )),
         }
     }
 
-    async fn resource_policy(&self, _scope: &sightline_core::Scope, arn: &str) -> Option<ResourcePolicy> {
+    async fn resource_policy(
+        &self,
+        _scope: &sightline_core::Scope,
+        arn: &str,
+    ) -> Option<ResourcePolicy> {
         let (account, name) = crate::engine::parse_role_arn(arn)?;
-        let role = self.identity.get_entity::<crate::model::Role>(account, name).ok()?;
-        Some(ResourcePolicy { document: role.trust.text, account_grant_delegates: true })
+        let role = self
+            .identity
+            .get_entity::<crate::model::Role>(account, name)
+            .ok()?;
+        Some(ResourcePolicy {
+            document: role.trust.text,
+            account_grant_delegates: true,
+        })
     }
 }

@@ -7,7 +7,7 @@ mod org;
 mod sessions;
 pub use sessions::parse_role_arn;
 
-pub use entities::{Entity, EntityKind, ListPage};
+pub use entities::{Entity, EntityKind, ListPage, NewRole};
 pub use ids::*;
 
 use crate::model::*;
@@ -43,7 +43,9 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { min_session_seconds: 900 }
+        Limits {
+            min_session_seconds: 900,
+        }
     }
 }
 
@@ -70,16 +72,22 @@ impl Identity {
         for a in store::load_all::<Account>(&meta, kind::ACCOUNT)? {
             st.accounts.insert(a.id.clone(), a);
         }
-        st.organization = store::load_all::<Organization>(&meta, kind::ORGANIZATION)?.into_iter().next();
+        st.organization = store::load_all::<Organization>(&meta, kind::ORGANIZATION)?
+            .into_iter()
+            .next();
         for c in store::load_all::<CreateAccountStatus>(&meta, kind::CREATE_ACCOUNT)? {
             st.create_requests.insert(c.id.clone(), c);
         }
         for mut u in store::load_all::<User>(&meta, kind::USER)? {
-            u.inline.values_mut().for_each(|d| d.hydrate(PolicyKind::Identity));
+            u.inline
+                .values_mut()
+                .for_each(|d| d.hydrate(PolicyKind::Identity));
             st.users.insert((u.account.clone(), u.name.clone()), u);
         }
         for mut r in store::load_all::<Role>(&meta, kind::ROLE)? {
-            r.inline.values_mut().for_each(|d| d.hydrate(PolicyKind::Identity));
+            r.inline
+                .values_mut()
+                .for_each(|d| d.hydrate(PolicyKind::Identity));
             r.trust.hydrate(PolicyKind::Trust);
             st.roles.insert((r.account.clone(), r.name.clone()), r);
         }
@@ -103,7 +111,11 @@ impl Identity {
         for p in aws_managed_policies() {
             st.policies.insert(p.arn(), p);
         }
-        Ok(Identity { meta, state: RwLock::new(st), limits })
+        Ok(Identity {
+            meta,
+            state: RwLock::new(st),
+            limits,
+        })
     }
 
     /// Creates the management account, its organization and its root key on first start.
@@ -147,15 +159,22 @@ impl Identity {
     }
 
     pub fn management_account(&self) -> Option<String> {
-        self.state.read().organization.as_ref().map(|o| o.management_account_id.clone())
+        self.state
+            .read()
+            .organization
+            .as_ref()
+            .map(|o| o.management_account_id.clone())
     }
 
     /// The management account's first active root key, for rewriting lost client files.
     pub fn management_root_key(&self) -> Option<AccessKey> {
         let st = self.state.read();
         let mgmt = st.organization.as_ref()?.management_account_id.clone();
-        let mut keys: Vec<&AccessKey> =
-            st.keys.values().filter(|k| k.account == mgmt && k.owner == KeyOwner::Root && k.active).collect();
+        let mut keys: Vec<&AccessKey> = st
+            .keys
+            .values()
+            .filter(|k| k.account == mgmt && k.owner == KeyOwner::Root && k.active)
+            .collect();
         keys.sort_by_key(|k| k.created);
         keys.first().map(|k| (*k).clone())
     }
@@ -172,11 +191,21 @@ impl Identity {
                 return None;
             }
             let caller = owner_caller(&st, &k.account, &k.owner, &k.id)?;
-            return Some(Resolved { secret: k.secret.clone(), caller, token: None, expiration: None });
+            return Some(Resolved {
+                secret: k.secret.clone(),
+                caller,
+                token: None,
+                expiration: None,
+            });
         }
         let s = st.sessions.get(access_key_id)?;
         let caller = session_caller(&st, s)?;
-        Some(Resolved { secret: s.secret.clone(), caller, token: Some(s.token.clone()), expiration: Some(s.expiration) })
+        Some(Resolved {
+            secret: s.secret.clone(),
+            caller,
+            token: Some(s.token.clone()),
+            expiration: Some(s.expiration),
+        })
     }
 
     /// Identity-based policies in force for a caller (inline and attached).
@@ -185,11 +214,20 @@ impl Identity {
         let mut out = Vec::new();
         let mut collect = |inline: &BTreeMap<String, PolicyDoc>, attached: &[String]| {
             out.extend(inline.values().filter_map(|d| d.parsed.clone()));
-            out.extend(attached.iter().filter_map(|a| st.policies.get(a)).filter_map(|p| p.document.parsed.clone()));
+            out.extend(
+                attached
+                    .iter()
+                    .filter_map(|a| st.policies.get(a))
+                    .filter_map(|p| p.document.parsed.clone()),
+            );
         };
         match caller.kind {
             PrincipalKind::IAMUser => {
-                if let Some(u) = caller.user_name.as_ref().and_then(|n| st.users.get(&(caller.account_id.clone(), n.clone()))) {
+                if let Some(u) = caller
+                    .user_name
+                    .as_ref()
+                    .and_then(|n| st.users.get(&(caller.account_id.clone(), n.clone())))
+                {
                     collect(&u.inline, &u.attached);
                 }
             }
@@ -215,10 +253,21 @@ impl Identity {
         resource_policy: Option<&ResourcePolicy>,
     ) -> Outcome {
         let principal = policy_principal(caller);
-        let request = Request { action, resource, principal: &principal, context };
-        let resource_account = arn_account(resource).filter(|a| !a.is_empty()).unwrap_or(&caller.account_id);
+        let request = Request {
+            action,
+            resource,
+            principal: &principal,
+            context,
+        };
+        let resource_account = arn_account(resource)
+            .filter(|a| !a.is_empty())
+            .unwrap_or(&caller.account_id);
         let parsed = resource_policy.and_then(|rp| {
-            let kind = if rp.account_grant_delegates { PolicyKind::Trust } else { PolicyKind::Resource };
+            let kind = if rp.account_grant_delegates {
+                PolicyKind::Trust
+            } else {
+                PolicyKind::Resource
+            };
             Policy::parse(&rp.document, kind).ok()
         });
         if caller.is_root() {
@@ -239,9 +288,12 @@ impl Identity {
         let policies = self.identity_policies(caller);
         let refs: Vec<&Policy> = policies.iter().map(|p| p.as_ref()).collect();
         match resource_policy {
-            Some(rp) if rp.account_grant_delegates => {
-                sightline_policy::authorize_strict(&refs, parsed.as_ref(), resource_account, &request)
-            }
+            Some(rp) if rp.account_grant_delegates => sightline_policy::authorize_strict(
+                &refs,
+                parsed.as_ref(),
+                resource_account,
+                &request,
+            ),
             _ => sightline_policy::authorize(&refs, parsed.as_ref(), resource_account, &request),
         }
     }
@@ -253,7 +305,11 @@ pub fn policy_principal(caller: &Caller) -> Principal {
     if caller.arn != caller.identity_arn {
         arns.push(caller.arn.clone());
     }
-    Principal { account: caller.account_id.clone(), arns, service: None }
+    Principal {
+        account: caller.account_id.clone(),
+        arns,
+        service: None,
+    }
 }
 
 /// The account field of an ARN (`arn:partition:service:region:account:resource`).
@@ -295,13 +351,24 @@ fn owner_caller(st: &State, account: &str, owner: &KeyOwner, key_id: &str) -> Op
 
 fn session_caller(st: &State, s: &Session) -> Option<Caller> {
     match &s.kind {
-        SessionKind::AssumedRole { role_name, role_path, role_id, session_name } => {
-            let role_arn = format!("arn:{PARTITION}:iam::{}:role{}{}", s.account, role_path, role_name);
+        SessionKind::AssumedRole {
+            role_name,
+            role_path,
+            role_id,
+            session_name,
+        } => {
+            let role_arn = format!(
+                "arn:{PARTITION}:iam::{}:role{}{}",
+                s.account, role_path, role_name
+            );
             Some(Caller {
                 kind: PrincipalKind::AssumedRole,
                 account_id: s.account.clone(),
                 arn: role_arn.clone(),
-                identity_arn: format!("arn:{PARTITION}:sts::{}:assumed-role/{}/{}", s.account, role_name, session_name),
+                identity_arn: format!(
+                    "arn:{PARTITION}:sts::{}:assumed-role/{}/{}",
+                    s.account, role_name, session_name
+                ),
                 principal_id: format!("{role_id}:{session_name}"),
                 user_name: None,
                 access_key_id: s.access_key_id.clone(),
@@ -341,7 +408,10 @@ fn session_caller(st: &State, s: &Session) -> Option<Caller> {
 fn aws_managed_policies() -> Vec<ManagedPolicy> {
     let epoch = chrono::DateTime::<Utc>::from_timestamp(1_423_267_200, 0).unwrap_or_default();
     let mk = |name: &str, id: &str, doc: &str, desc: &str| {
-        let mut document = PolicyDoc { text: doc.to_owned(), parsed: None };
+        let mut document = PolicyDoc {
+            text: doc.to_owned(),
+            parsed: None,
+        };
         document.hydrate(PolicyKind::Identity);
         ManagedPolicy {
             account: AWS_OWNED.into(),

@@ -10,7 +10,10 @@ use sightline_policy::PolicyKind;
 use std::collections::BTreeMap;
 
 fn org_error(code: &'static str, message: impl Into<String>) -> Error {
-    Error::Org { code, message: message.into() }
+    Error::Org {
+        code,
+        message: message.into(),
+    }
 }
 
 impl Identity {
@@ -21,7 +24,10 @@ impl Identity {
     /// Only the management account administers the organization.
     pub fn require_management(&self, account: &str) -> Result<Organization> {
         let org = self.organization().ok_or_else(|| {
-            org_error("AWSOrganizationsNotInUseException", "Your account is not a member of an organization.")
+            org_error(
+                "AWSOrganizationsNotInUseException",
+                "Your account is not a member of an organization.",
+            )
         })?;
         if org.management_account_id != account {
             return Err(org_error(
@@ -33,7 +39,13 @@ impl Identity {
     }
 
     /// Records the request as IN_PROGRESS; [`Identity::complete_pending`] finishes it.
-    pub fn create_account(&self, caller_account: &str, name: &str, email: &str, role_name: Option<&str>) -> Result<CreateAccountStatus> {
+    pub fn create_account(
+        &self,
+        caller_account: &str,
+        name: &str,
+        email: &str,
+        role_name: Option<&str>,
+    ) -> Result<CreateAccountStatus> {
         self.require_management(caller_account)?;
         if name.is_empty() || name.len() > 50 {
             return Err(org_error(
@@ -51,7 +63,9 @@ impl Identity {
             id: create_account_request_id(),
             account_name: name.to_owned(),
             email: email.to_owned(),
-            role_name: role_name.unwrap_or("OrganizationAccountAccessRole").to_owned(),
+            role_name: role_name
+                .unwrap_or("OrganizationAccountAccessRole")
+                .to_owned(),
             state: "IN_PROGRESS".into(),
             requested: Utc::now(),
             completed: None,
@@ -61,14 +75,23 @@ impl Identity {
         let mut b = Batch::default();
         b.put(kind::CREATE_ACCOUNT, &status.id, caller_account, &status)?;
         b.commit(&self.meta)?;
-        self.state.write().create_requests.insert(status.id.clone(), status.clone());
+        self.state
+            .write()
+            .create_requests
+            .insert(status.id.clone(), status.clone());
         Ok(status)
     }
 
     /// Completes every IN_PROGRESS request (also those a restart interrupted).
     pub fn complete_pending(&self) -> Result<()> {
-        let pending: Vec<CreateAccountStatus> =
-            self.state.read().create_requests.values().filter(|c| c.state == "IN_PROGRESS").cloned().collect();
+        let pending: Vec<CreateAccountStatus> = self
+            .state
+            .read()
+            .create_requests
+            .values()
+            .filter(|c| c.state == "IN_PROGRESS")
+            .cloned()
+            .collect();
         for req in pending {
             self.complete(req)?;
         }
@@ -77,15 +100,25 @@ impl Identity {
 
     fn complete(&self, mut req: CreateAccountStatus) -> Result<()> {
         let mut st = self.state.write();
-        let org = st.organization.clone().ok_or_else(|| org_error("AWSOrganizationsNotInUseException", "no organization"))?;
+        let org = st
+            .organization
+            .clone()
+            .ok_or_else(|| org_error("AWSOrganizationsNotInUseException", "no organization"))?;
         let now = Utc::now();
         req.completed = Some(now);
-        let valid_email = req.email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'));
+        let valid_email = req
+            .email
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'));
         let mut b = Batch::default();
         if !valid_email {
             req.state = "FAILED".into();
             req.failure_reason = Some("INVALID_EMAIL".into());
-        } else if st.accounts.values().any(|a| a.email.eq_ignore_ascii_case(&req.email)) {
+        } else if st
+            .accounts
+            .values()
+            .any(|a| a.email.eq_ignore_ascii_case(&req.email))
+        {
             req.state = "FAILED".into();
             req.failure_reason = Some("EMAIL_ALREADY_EXISTS".into());
         } else {
@@ -105,8 +138,10 @@ impl Identity {
                 org.management_account_id
             );
             let admin = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-            let trust = PolicyDoc::parse(&trust, PolicyKind::Trust).map_err(|e| Error::MalformedPolicyDocument(e.to_string()))?;
-            let admin = PolicyDoc::parse(admin, PolicyKind::Identity).map_err(|e| Error::MalformedPolicyDocument(e.to_string()))?;
+            let trust = PolicyDoc::parse(&trust, PolicyKind::Trust)
+                .map_err(|e| Error::MalformedPolicyDocument(e.to_string()))?;
+            let admin = PolicyDoc::parse(admin, PolicyKind::Identity)
+                .map_err(|e| Error::MalformedPolicyDocument(e.to_string()))?;
             let role = Role {
                 account: id.clone(),
                 name: req.role_name.clone(),
@@ -128,13 +163,22 @@ impl Identity {
             st.roles.insert((id.clone(), role.name.clone()), role);
             tracing::info!(account = %id, "member account created");
         }
-        b.put(kind::CREATE_ACCOUNT, &req.id, &org.management_account_id, &req)?;
+        b.put(
+            kind::CREATE_ACCOUNT,
+            &req.id,
+            &org.management_account_id,
+            &req,
+        )?;
         b.commit(&self.meta)?;
         st.create_requests.insert(req.id.clone(), req);
         Ok(())
     }
 
-    pub fn describe_create_account_status(&self, caller_account: &str, id: &str) -> Result<CreateAccountStatus> {
+    pub fn describe_create_account_status(
+        &self,
+        caller_account: &str,
+        id: &str,
+    ) -> Result<CreateAccountStatus> {
         self.require_management(caller_account)?;
         self.state.read().create_requests.get(id).cloned().ok_or_else(|| {
             org_error("CreateAccountStatusNotFoundException", "We can't find an create account request with the CreateAccountRequestId that you specified.")
@@ -144,7 +188,10 @@ impl Identity {
     pub fn describe_account(&self, caller_account: &str, id: &str) -> Result<Account> {
         self.require_management(caller_account)?;
         self.state.read().accounts.get(id).cloned().ok_or_else(|| {
-            org_error("AccountNotFoundException", "You specified an account that doesn't exist.")
+            org_error(
+                "AccountNotFoundException",
+                "You specified an account that doesn't exist.",
+            )
         })
     }
 
@@ -160,7 +207,10 @@ impl Identity {
         let org = self.organization();
         match org {
             Some(o) if self.account_exists(caller_account) => Ok(o),
-            _ => Err(org_error("AWSOrganizationsNotInUseException", "Your account is not a member of an organization.")),
+            _ => Err(org_error(
+                "AWSOrganizationsNotInUseException",
+                "Your account is not a member of an organization.",
+            )),
         }
     }
 }

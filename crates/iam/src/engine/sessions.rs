@@ -26,7 +26,9 @@ impl Identity {
         context: &Context,
     ) -> Result<Session> {
         let ok_name = (2..=64).contains(&session_name.len())
-            && session_name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+            && session_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
         if !ok_name {
             return Err(Error::Validation(format!(
                 "1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
@@ -38,26 +40,39 @@ impl Identity {
                 caller.identity_arn
             ))
         };
-        let (account, name) = parse_role_arn(role_arn).ok_or_else(|| {
-            Error::Validation(format!("{role_arn} is invalid"))
-        })?;
-        let role = self.get_entity::<Role>(account, name).map_err(|_| denied())?;
+        let (account, name) = parse_role_arn(role_arn)
+            .ok_or_else(|| Error::Validation(format!("{role_arn} is invalid")))?;
+        let role = self
+            .get_entity::<Role>(account, name)
+            .map_err(|_| denied())?;
         if role.arn() != role_arn {
             return Err(denied());
         }
         let trust = role.trust.parsed.clone().ok_or_else(denied)?;
         let principal = policy_principal(caller);
-        let request = Request { action: "sts:AssumeRole", resource: role_arn, principal: &principal, context };
+        let request = Request {
+            action: "sts:AssumeRole",
+            resource: role_arn,
+            principal: &principal,
+            context,
+        };
         if trust.evaluate(&request) != Decision::Allow {
             return Err(denied());
         }
         let seconds = duration.unwrap_or(3600);
         if seconds < self.limits.min_session_seconds {
-            return Err(duration_error(seconds, &format!("greater than or equal to {}", self.limits.min_session_seconds)));
+            return Err(duration_error(
+                seconds,
+                &format!(
+                    "greater than or equal to {}",
+                    self.limits.min_session_seconds
+                ),
+            ));
         }
         if seconds > role.max_session_duration {
             return Err(Error::Validation(
-                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.".into(),
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                    .into(),
             ));
         }
         // Role chaining is capped at one hour, as AWS does.
@@ -87,15 +102,26 @@ impl Identity {
 
     pub fn get_session_token(&self, caller: &Caller, duration: Option<i64>) -> Result<Session> {
         if caller.session.is_some() {
-            return Err(Error::AccessDenied("Cannot call GetSessionToken with session credentials".into()));
+            return Err(Error::AccessDenied(
+                "Cannot call GetSessionToken with session credentials".into(),
+            ));
         }
         let max = if caller.is_root() { 3600 } else { 129_600 };
         let seconds = duration.unwrap_or(if caller.is_root() { 3600 } else { 43_200 });
         if seconds < self.limits.min_session_seconds {
-            return Err(duration_error(seconds, &format!("greater than or equal to {}", self.limits.min_session_seconds)));
+            return Err(duration_error(
+                seconds,
+                &format!(
+                    "greater than or equal to {}",
+                    self.limits.min_session_seconds
+                ),
+            ));
         }
         if seconds > max {
-            return Err(duration_error(seconds, &format!("less than or equal to {max}")));
+            return Err(duration_error(
+                seconds,
+                &format!("less than or equal to {max}"),
+            ));
         }
         let owner = match caller.kind {
             PrincipalKind::Root => KeyOwner::Root,
@@ -117,9 +143,17 @@ impl Identity {
 
     fn store_session(&self, session: Session) -> Result<Session> {
         let mut b = Batch::default();
-        b.put(kind::SESSION, &session.access_key_id, &session.account, &session)?;
+        b.put(
+            kind::SESSION,
+            &session.access_key_id,
+            &session.account,
+            &session,
+        )?;
         b.commit(&self.meta)?;
-        self.state.write().sessions.insert(session.access_key_id.clone(), session.clone());
+        self.state
+            .write()
+            .sessions
+            .insert(session.access_key_id.clone(), session.clone());
         Ok(session)
     }
 }

@@ -19,7 +19,9 @@ fn from_cbor(c: C) -> Result<Value, String> {
     Ok(match c {
         C::Null => Value::Null,
         C::Bool(b) => Value::Bool(b),
-        C::Integer(i) => Value::Int(i64::try_from(i128::from(i)).map_err(|_| "integer out of range")?),
+        C::Integer(i) => {
+            Value::Int(i64::try_from(i128::from(i)).map_err(|_| "integer out of range")?)
+        }
         C::Float(f) => Value::Float(f),
         C::Text(s) => Value::String(s),
         C::Bytes(b) => Value::Blob(b),
@@ -27,7 +29,9 @@ fn from_cbor(c: C) -> Result<Value, String> {
         C::Map(m) => {
             let mut out = ValueMap::new();
             for (k, v) in m {
-                let C::Text(k) = k else { return Err("CBOR map keys must be text".into()) };
+                let C::Text(k) = k else {
+                    return Err("CBOR map keys must be text".into());
+                };
                 // Smithy encodes absent optional members as null or omits them.
                 let v = from_cbor(v)?;
                 if v != Value::Null {
@@ -59,7 +63,11 @@ fn to_cbor(v: &Value) -> C {
         Value::Blob(b) => C::Bytes(b.clone()),
         Value::Timestamp(t) => C::Tag(1, Box::new(C::Float(epoch_f64(t)))),
         Value::List(l) => C::Array(l.iter().map(to_cbor).collect()),
-        Value::Map(m) => C::Map(m.iter().map(|(k, v)| (C::Text(k.clone()), to_cbor(v))).collect()),
+        Value::Map(m) => C::Map(
+            m.iter()
+                .map(|(k, v)| (C::Text(k.clone()), to_cbor(v)))
+                .collect(),
+        ),
     }
 }
 

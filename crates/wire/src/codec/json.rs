@@ -8,8 +8,10 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::map());
     }
-    let text = std::str::from_utf8(body).map_err(|_| "Request body is not valid UTF-8".to_string())?;
-    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("Invalid JSON: {e}"))?;
+    let text =
+        std::str::from_utf8(body).map_err(|_| "Request body is not valid UTF-8".to_string())?;
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("Invalid JSON: {e}"))?;
     match json {
         serde_json::Value::Object(_) => Ok(from_json(json)),
         _ => Err("Request body must be a JSON object".into()),
@@ -27,7 +29,11 @@ pub fn from_json(json: serde_json::Value) -> Value {
         },
         J::String(s) => Value::String(s),
         J::Array(a) => Value::List(a.into_iter().map(from_json).collect()),
-        J::Object(o) => Value::Map(o.into_iter().map(|(k, v)| (k, from_json(v))).collect::<ValueMap>()),
+        J::Object(o) => Value::Map(
+            o.into_iter()
+                .map(|(k, v)| (k, from_json(v)))
+                .collect::<ValueMap>(),
+        ),
     }
 }
 
@@ -55,7 +61,9 @@ fn float_json(f: f64) -> serde_json::Value {
     } else if f.fract() == 0.0 && f.abs() < 1e15 {
         serde_json::Value::from(f as i64)
     } else {
-        serde_json::Number::from_f64(f).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
+        serde_json::Number::from_f64(f)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null)
     }
 }
 
@@ -64,5 +72,6 @@ pub fn encode(v: &Value) -> Vec<u8> {
 }
 
 pub fn encode_error(code: &str, message: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({ "__type": code, "message": message })).unwrap_or_default()
+    serde_json::to_vec(&serde_json::json!({ "__type": code, "message": message }))
+        .unwrap_or_default()
 }

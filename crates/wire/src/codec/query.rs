@@ -8,6 +8,11 @@ fn is_envelope(key: &str) -> bool {
     key == "Action" || key == "Version" || key.starts_with("X-Amz-") || key == "AWSAccessKeyId"
 }
 
+/// The deepest parameter name accepted, in dot-separated segments. Real shapes nest a
+/// handful of levels (`Actions.member.1.ForwardConfig.TargetGroups.member.1.Weight`);
+/// the bound keeps the recursive tree walk off the end of the stack.
+const MAX_DEPTH: usize = 32;
+
 /// Splits a form body into the Action, the Version and the input tree.
 pub fn decode(form: &[u8], ec2: bool) -> Result<(Option<String>, Value), String> {
     if std::str::from_utf8(form).is_err() {
@@ -24,12 +29,38 @@ pub fn decode(form: &[u8], ec2: bool) -> Result<(Option<String>, Value), String>
             continue;
         }
         let parts: Vec<&str> = k.split('.').collect();
+        if parts.len() > MAX_DEPTH {
+            return Err(format!(
+                "Parameter name nests more than {MAX_DEPTH} levels deep"
+            ));
+        }
         if parts.iter().any(|p| p.is_empty()) {
             return Err(format!("Invalid parameter name '{k}'"));
         }
-        root.insert(&parts, v.into_owned())?;
+        root.insert(&parts, v.into_owned()).map_err(|c| match c {
+            Conflict::Duplicate => format!("Duplicate parameter '{k}'"),
+            Conflict::Scalar => format!("Parameter '{k}' conflicts with a scalar value"),
+        })?;
     }
-    Ok((action, root.into_value(ec2)))
+    // The input itself is always a structure, even if its only member is named `member`.
+    let input = match root {
+        Node::Branch(children) => Value::Map(
+            children
+                .into_iter()
+                .map(|(k, n)| (k, n.into_value(ec2)))
+                .collect(),
+        ),
+        Node::Leaf(_) => Value::map(),
+    };
+    Ok((action, input))
+}
+
+/// Why a parameter cannot be placed in the tree.
+enum Conflict {
+    /// The same name was given twice.
+    Duplicate,
+    /// A prefix of the name was already given a value of its own.
+    Scalar,
 }
 
 /// Intermediate tree: the same path may be given once, and order of indices is free.
@@ -39,15 +70,17 @@ enum Node {
 }
 
 impl Node {
-    fn insert(&mut self, path: &[&str], value: String) -> Result<(), String> {
+    fn insert(&mut self, path: &[&str], value: String) -> Result<(), Conflict> {
         let Node::Branch(children) = self else {
-            return Err(format!("Parameter '{}' conflicts with a scalar value", path.join(".")));
+            return Err(Conflict::Scalar);
         };
-        let (head, rest) = path.split_first().ok_or("empty parameter name")?;
+        let Some((head, rest)) = path.split_first() else {
+            return Err(Conflict::Duplicate);
+        };
         let pos = children.iter().position(|(k, _)| k == head);
         if rest.is_empty() {
             match pos {
-                Some(_) => Err(format!("Duplicate parameter '{head}'")),
+                Some(_) => Err(Conflict::Duplicate),
                 None => {
                     children.push(((*head).to_owned(), Node::Leaf(value)));
                     Ok(())
@@ -74,14 +107,26 @@ impl Node {
                 if single.as_deref() == Some("member") || single.as_deref() == Some("entry") {
                     let mut children = children;
                     if let Some((k, Node::Branch(items))) = children.pop() {
-                        return if k == "member" { indexed_list(items, ec2) } else { entry_map(items, ec2) };
+                        return if k == "member" {
+                            indexed_list(items, ec2)
+                        } else {
+                            entry_map(items, ec2)
+                        };
                     }
                     return Value::Map(ValueMap::new());
                 }
-                if ec2 && !children.is_empty() && children.iter().all(|(k, _)| k.parse::<u32>().is_ok()) {
+                if ec2
+                    && !children.is_empty()
+                    && children.iter().all(|(k, _)| k.parse::<u32>().is_ok())
+                {
                     return indexed_list(children, ec2);
                 }
-                Value::Map(children.into_iter().map(|(k, n)| (k, n.into_value(ec2))).collect())
+                Value::Map(
+                    children
+                        .into_iter()
+                        .map(|(k, n)| (k, n.into_value(ec2)))
+                        .collect(),
+                )
             }
         }
     }
@@ -93,7 +138,12 @@ fn indexed_list(items: Vec<(String, Node)>, ec2: bool) -> Value {
         .filter_map(|(k, n)| k.parse::<u32>().ok().map(|i| (i, n)))
         .collect();
     indexed.sort_by_key(|(i, _)| *i);
-    Value::List(indexed.into_iter().map(|(_, n)| n.into_value(ec2)).collect())
+    Value::List(
+        indexed
+            .into_iter()
+            .map(|(_, n)| n.into_value(ec2))
+            .collect(),
+    )
 }
 
 fn entry_map(items: Vec<(String, Node)>, ec2: bool) -> Value {
@@ -106,7 +156,10 @@ fn entry_map(items: Vec<(String, Node)>, ec2: bool) -> Value {
     for (_, n) in indexed {
         if let Value::Map(mut e) = n.into_value(ec2) {
             let key = e.remove("key").or_else(|| e.remove("Name"));
-            let value = e.remove("value").or_else(|| e.remove("Value")).unwrap_or(Value::Null);
+            let value = e
+                .remove("value")
+                .or_else(|| e.remove("Value"))
+                .unwrap_or(Value::Null);
             if let Some(Value::String(k)) = key {
                 m.insert(k, value);
             }
@@ -143,7 +196,13 @@ pub fn encode(operation: &str, namespace: &str, request_id: &str, output: &Value
     out.into_bytes()
 }
 
-pub fn encode_error(namespace: &str, request_id: &str, code: &str, message: &str, sender: bool) -> Vec<u8> {
+pub fn encode_error(
+    namespace: &str,
+    request_id: &str,
+    code: &str,
+    message: &str,
+    sender: bool,
+) -> Vec<u8> {
     let mut out = String::with_capacity(256);
     out.push_str("<ErrorResponse xmlns=\"");
     escape(namespace, &mut out);
@@ -179,7 +238,8 @@ pub fn encode_ec2(operation: &str, namespace: &str, request_id: &str, output: &V
 }
 
 pub fn encode_ec2_error(request_id: &str, code: &str, message: &str) -> Vec<u8> {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>");
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>");
     escape(code, &mut out);
     out.push_str("</Code><Message>");
     escape(message, &mut out);

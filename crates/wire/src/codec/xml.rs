@@ -44,7 +44,11 @@ fn format_float(f: f64) -> String {
     if f.is_nan() {
         "NaN".into()
     } else if f.is_infinite() {
-        if f > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else {
         format!("{f:?}")
     }
@@ -102,17 +106,32 @@ pub fn write_element(name: &str, v: &Value, style: ListStyle, out: &mut String) 
 /// An open element while parsing: its name, the children collected so far and its text.
 type Frame = (String, Vec<(String, Value)>, String);
 
+/// The deepest element nesting accepted. Request documents nest a few levels; the bound
+/// keeps the parsed tree (whose drop and decode recurse) off the end of the stack.
+const MAX_DEPTH: usize = 64;
+
 /// Parses an XML document into its root element name and a [`Value`]: text-only
-/// elements become strings, repeated children become lists. Shapes decide the rest.
+/// elements become strings (whitespace kept, as in S3 object keys), repeated children
+/// become lists, and text between child elements is ignored. Shapes decide the rest.
 pub fn parse(body: &[u8]) -> Result<(String, Value), String> {
-    let text = std::str::from_utf8(body).map_err(|_| "The XML you provided was not well-formed".to_string())?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| "The XML you provided was not well-formed".to_string())?;
+    // Text is not trimmed per event: quick-xml splits `1 &amp; 2` into three events and
+    // trimming each would lose the spaces around the entity.
     let mut reader = quick_xml::Reader::from_str(text);
-    reader.config_mut().trim_text(true);
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<(String, Value)> = None;
     loop {
-        match reader.read_event().map_err(|e| format!("The XML you provided was not well-formed: {e}"))? {
+        match reader
+            .read_event()
+            .map_err(|e| format!("The XML you provided was not well-formed: {e}"))?
+        {
             Event::Start(e) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(format!(
+                        "The XML you provided was not well-formed: elements nest more than {MAX_DEPTH} levels deep"
+                    ));
+                }
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 stack.push((name, Vec::new(), String::new()));
             }
@@ -125,8 +144,11 @@ pub fn parse(body: &[u8]) -> Result<(String, Value), String> {
             }
             Event::Text(t) => {
                 if let Some(top) = stack.last_mut() {
-                    let s = t.decode().map_err(|e| format!("The XML you provided was not well-formed: {e}"))?;
-                    let s = quick_xml::escape::unescape(&s).map_err(|e| format!("The XML you provided was not well-formed: {e}"))?;
+                    let s = t
+                        .decode()
+                        .map_err(|e| format!("The XML you provided was not well-formed: {e}"))?;
+                    let s = quick_xml::escape::unescape(&s)
+                        .map_err(|e| format!("The XML you provided was not well-formed: {e}"))?;
                     top.2.push_str(&s);
                 }
             }
@@ -145,8 +167,14 @@ pub fn parse(body: &[u8]) -> Result<(String, Value), String> {
                 }
             }
             Event::End(_) => {
-                let (name, children, text) = stack.pop().ok_or("The XML you provided was not well-formed")?;
-                let value = if children.is_empty() { Value::String(text) } else { group(children) };
+                let (name, children, text) = stack
+                    .pop()
+                    .ok_or("The XML you provided was not well-formed")?;
+                let value = if children.is_empty() {
+                    Value::String(text)
+                } else {
+                    group(children)
+                };
                 match stack.last_mut() {
                     Some(parent) => parent.1.push((name, value)),
                     None => root = Some((name, value)),

@@ -6,13 +6,22 @@ use sightline_wire::{Blob, DeError, Timestamp, Value, from_value};
 
 #[test]
 fn malformed_json() {
-    assert_eq!(json::decode(b"{"), Err("Invalid JSON: EOF while parsing an object at line 1 column 1".into()));
-    assert_eq!(json::decode(br#"{"a":}"#), Err("Invalid JSON: expected value at line 1 column 6".into()));
+    assert_eq!(
+        json::decode(b"{"),
+        Err("Invalid JSON: EOF while parsing an object at line 1 column 1".into())
+    );
+    assert_eq!(
+        json::decode(br#"{"a":}"#),
+        Err("Invalid JSON: expected value at line 1 column 6".into())
+    );
     assert_eq!(
         json::decode(br#"{"a":1} trailing"#),
         Err("Invalid JSON: trailing characters at line 1 column 9".into())
     );
-    assert_eq!(json::decode(b"{'a':1}"), Err("Invalid JSON: key must be a string at line 1 column 2".into()));
+    assert_eq!(
+        json::decode(b"{'a':1}"),
+        Err("Invalid JSON: key must be a string at line 1 column 2".into())
+    );
 }
 
 #[test]
@@ -31,14 +40,26 @@ fn json_must_be_an_object() {
 fn json_deeply_nested_is_refused() {
     let body = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
     let err = json::decode(body.as_bytes()).unwrap_err();
-    assert!(err.starts_with("Invalid JSON: recursion limit exceeded"), "{err}");
+    assert!(
+        err.starts_with("Invalid JSON: recursion limit exceeded"),
+        "{err}"
+    );
 }
 
 #[test]
 fn non_utf8_bodies() {
-    assert_eq!(json::decode(b"{\"a\":\"\xff\"}"), Err("Request body is not valid UTF-8".into()));
-    assert_eq!(query::decode(b"Action=ListUsers&UserName=\xc3\x28", false), Err("Request body is not valid UTF-8".into()));
-    assert_eq!(xml::parse(b"<a>\xff</a>"), Err("The XML you provided was not well-formed".into()));
+    assert_eq!(
+        json::decode(b"{\"a\":\"\xff\"}"),
+        Err("Request body is not valid UTF-8".into())
+    );
+    assert_eq!(
+        query::decode(b"Action=ListUsers&UserName=\xc3\x28", false),
+        Err("Request body is not valid UTF-8".into())
+    );
+    assert_eq!(
+        xml::parse(b"<a>\xff</a>"),
+        Err("The XML you provided was not well-formed".into())
+    );
 }
 
 #[test]
@@ -49,16 +70,27 @@ fn malformed_cbor() {
         assert!(err.starts_with("Invalid CBOR: "), "{body:?}: {err}");
     }
     // Well-formed but not a map.
-    assert_eq!(cbor::decode(&[0x83, 0x01, 0x02, 0x03]), Err("Request body must be a CBOR map".into()));
+    assert_eq!(
+        cbor::decode(&[0x83, 0x01, 0x02, 0x03]),
+        Err("Request body must be a CBOR map".into())
+    );
     // {1: 2}
-    assert_eq!(cbor::decode(&[0xa1, 0x01, 0x02]), Err("CBOR map keys must be text".into()));
+    assert_eq!(
+        cbor::decode(&[0xa1, 0x01, 0x02]),
+        Err("CBOR map keys must be text".into())
+    );
     // {"a": 18446744073709551615}
     assert_eq!(
-        cbor::decode(&[0xa1, 0x61, b'a', 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+        cbor::decode(&[
+            0xa1, 0x61, b'a', 0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+        ]),
         Err("integer out of range".into())
     );
     // {"a": 1("x")}
-    assert_eq!(cbor::decode(&[0xa1, 0x61, b'a', 0xc1, 0x61, b'x']), Err("timestamp tag must hold a number".into()));
+    assert_eq!(
+        cbor::decode(&[0xa1, 0x61, b'a', 0xc1, 0x61, b'x']),
+        Err("timestamp tag must hold a number".into())
+    );
     // An empty body is an empty input.
     assert_eq!(cbor::decode(&[]), Ok(Value::map()));
     // {"a": null} — null members are absent members.
@@ -92,14 +124,24 @@ fn malformed_xml() {
 fn malformed_form_names() {
     for name in ["a..b", ".a", "a.", ".", "Tags.member..Key"] {
         let form = format!("Action=X&{name}=1");
-        assert_eq!(query::decode(form.as_bytes(), false), Err(format!("Invalid parameter name '{name}'")), "{name}");
+        assert_eq!(
+            query::decode(form.as_bytes(), false),
+            Err(format!("Invalid parameter name '{name}'")),
+            "{name}"
+        );
     }
-    assert_eq!(query::decode(b"Action=X&=1", false), Err("Invalid parameter name ''".into()));
+    assert_eq!(
+        query::decode(b"Action=X&=1", false),
+        Err("Invalid parameter name ''".into())
+    );
 }
 
 #[test]
 fn duplicate_form_params() {
-    assert_eq!(query::decode(b"Action=X&UserName=a&UserName=b", false), Err("Duplicate parameter 'UserName'".into()));
+    assert_eq!(
+        query::decode(b"Action=X&UserName=a&UserName=b", false),
+        Err("Duplicate parameter 'UserName'".into())
+    );
     assert_eq!(
         query::decode(b"Action=X&Tags.member.1.Key=a&Tags.member.1.Key=b", false),
         Err("Duplicate parameter 'Tags.member.1.Key'".into())
@@ -135,7 +177,10 @@ fn deeply_nested_form_names_are_refused() {
 fn deeply_nested_xml_is_refused() {
     let body = format!("{}{}", "<a>".repeat(200_000), "</a>".repeat(200_000));
     let err = xml::parse(body.as_bytes()).unwrap_err();
-    assert_eq!(err, "The XML you provided was not well-formed: elements nest more than 64 levels deep");
+    assert_eq!(
+        err,
+        "The XML you provided was not well-formed: elements nest more than 64 levels deep"
+    );
     let body = format!("{}x{}", "<a>".repeat(64), "</a>".repeat(64));
     assert!(xml::parse(body.as_bytes()).is_ok());
 }
@@ -187,12 +232,18 @@ fn from_json(body: &str) -> Result<Input, DeError> {
 }
 
 fn invalid(path: &str, message: &str) -> DeError {
-    DeError::Invalid { path: path.into(), message: message.into() }
+    DeError::Invalid {
+        path: path.into(),
+        message: message.into(),
+    }
 }
 
 #[test]
 fn missing_required_members() {
-    assert_eq!(from_query("Action=X"), Err(DeError::Missing("UserName".into())));
+    assert_eq!(
+        from_query("Action=X"),
+        Err(DeError::Missing("UserName".into()))
+    );
     assert_eq!(
         from_query("Action=X&UserName=a&Tags.member.1.Key=k&Tags.member.2.Value=v"),
         Err(DeError::Missing("Tags.2.Key".into()))
@@ -201,57 +252,119 @@ fn missing_required_members() {
     assert_eq!(e, DeError::Missing("Tags.1.Key".into()));
     assert_eq!(e.path(), "Tags.1.Key");
     assert_eq!(e.to_string(), "missing required member 'Tags.1.Key'");
-    assert_eq!(from_json(r#"{"UserName":"a","Owner":{}}"#), Err(DeError::Missing("Owner.Id".into())));
+    assert_eq!(
+        from_json(r#"{"UserName":"a","Owner":{}}"#),
+        Err(DeError::Missing("Owner.Id".into()))
+    );
     // An explicit null for a required member is refused as the wrong type.
-    assert_eq!(from_json(r#"{"UserName":null}"#), Err(invalid("UserName", "invalid type: unit value, expected a string")));
+    assert_eq!(
+        from_json(r#"{"UserName":null}"#),
+        Err(invalid(
+            "UserName",
+            "invalid type: unit value, expected a string"
+        ))
+    );
 }
 
 #[test]
 fn wrong_types() {
     assert_eq!(
         from_query("Action=X&UserName=a&MaxItems=ten"),
-        Err(invalid("MaxItems", "invalid type: string \"ten\", expected i32"))
+        Err(invalid(
+            "MaxItems",
+            "invalid type: string \"ten\", expected i32"
+        ))
     );
     assert_eq!(
         from_query("Action=X&UserName=a&Enabled=yes"),
-        Err(invalid("Enabled", "invalid type: string \"yes\", expected a boolean"))
+        Err(invalid(
+            "Enabled",
+            "invalid type: string \"yes\", expected a boolean"
+        ))
     );
-    assert_eq!(from_query("Action=X&UserName=a&Ratio=x"), Err(invalid("Ratio", "invalid type: string \"x\", expected f64")));
-    assert_eq!(from_json(r#"{"UserName":"a","Small":300}"#), Err(invalid("Small", "invalid type: integer `300`, expected u8")));
-    assert_eq!(from_json(r#"{"UserName":"a","Small":-1}"#), Err(invalid("Small", "invalid type: integer `-1`, expected u8")));
+    assert_eq!(
+        from_query("Action=X&UserName=a&Ratio=x"),
+        Err(invalid("Ratio", "invalid type: string \"x\", expected f64"))
+    );
+    assert_eq!(
+        from_json(r#"{"UserName":"a","Small":300}"#),
+        Err(invalid("Small", "invalid type: integer `300`, expected u8"))
+    );
+    assert_eq!(
+        from_json(r#"{"UserName":"a","Small":-1}"#),
+        Err(invalid("Small", "invalid type: integer `-1`, expected u8"))
+    );
     assert_eq!(
         from_json(r#"{"UserName":"a","MaxItems":1.5}"#),
-        Err(invalid("MaxItems", "invalid type: floating point `1.5`, expected i32"))
+        Err(invalid(
+            "MaxItems",
+            "invalid type: floating point `1.5`, expected i32"
+        ))
     );
-    assert_eq!(from_json(r#"{"UserName":7}"#), Err(invalid("UserName", "invalid type: integer `7`, expected a string")));
-    assert_eq!(from_json(r#"{"UserName":"a","Tags":{}}"#), Err(invalid("Tags", "invalid type: map, expected a sequence")));
+    assert_eq!(
+        from_json(r#"{"UserName":7}"#),
+        Err(invalid(
+            "UserName",
+            "invalid type: integer `7`, expected a string"
+        ))
+    );
+    assert_eq!(
+        from_json(r#"{"UserName":"a","Tags":{}}"#),
+        Err(invalid("Tags", "invalid type: map, expected a sequence"))
+    );
     assert_eq!(
         from_json(r#"{"UserName":"a","Tags":[{"Key":"k"},{"Key":["x"]}]}"#),
-        Err(invalid("Tags.2.Key", "invalid type: sequence, expected a string"))
+        Err(invalid(
+            "Tags.2.Key",
+            "invalid type: sequence, expected a string"
+        ))
     );
-    assert_eq!(from_json(r#"{"UserName":"a","When":"yesterday"}"#), Err(invalid("When", "invalid timestamp 'yesterday'")));
-    assert_eq!(from_json(r#"{"UserName":"a","When":1e300}"#), Err(invalid("When", "timestamp out of range")));
-    assert_eq!(from_json(r#"{"UserName":"a","Data":"not base64!"}"#), Err(invalid("Data", "invalid base64")));
+    assert_eq!(
+        from_json(r#"{"UserName":"a","When":"yesterday"}"#),
+        Err(invalid("When", "invalid timestamp 'yesterday'"))
+    );
+    assert_eq!(
+        from_json(r#"{"UserName":"a","When":1e300}"#),
+        Err(invalid("When", "timestamp out of range"))
+    );
+    assert_eq!(
+        from_json(r#"{"UserName":"a","Data":"not base64!"}"#),
+        Err(invalid("Data", "invalid base64"))
+    );
     assert_eq!(
         from_json(r#"{"UserName":"a","Kind":"Lifo"}"#),
-        Err(invalid("Kind", "unknown variant `Lifo`, expected `Standard` or `Fifo`"))
+        Err(invalid(
+            "Kind",
+            "unknown variant `Lifo`, expected `Standard` or `Fifo`"
+        ))
     );
     assert_eq!(
         from_json(r#"{"UserName":"a","Owner":"x"}"#),
-        Err(invalid("Owner", "invalid type: string \"x\", expected struct Owner"))
+        Err(invalid(
+            "Owner",
+            "invalid type: string \"x\", expected struct Owner"
+        ))
     );
     let e = from_query("Action=X&UserName=a&MaxItems=ten").unwrap_err();
-    assert_eq!(e.to_string(), "invalid value for 'MaxItems': invalid type: string \"ten\", expected i32");
+    assert_eq!(
+        e.to_string(),
+        "invalid value for 'MaxItems': invalid type: string \"ten\", expected i32"
+    );
 }
 
 #[test]
 fn good_input_still_decodes() {
-    let v = from_json(r#"{"UserName":"a","Kind":"Fifo","Small":255,"Unknown":{"x":[1]},"Tags":[{"Key":"k","Value":null}]}"#);
+    let v = from_json(
+        r#"{"UserName":"a","Kind":"Fifo","Small":255,"Unknown":{"x":[1]},"Tags":[{"Key":"k","Value":null}]}"#,
+    );
     assert_eq!(
         v,
         Ok(Input {
             user_name: "a".into(),
-            tags: vec![Tag { key: "k".into(), value: None }],
+            tags: vec![Tag {
+                key: "k".into(),
+                value: None
+            }],
             max_items: None,
             enabled: None,
             ratio: None,

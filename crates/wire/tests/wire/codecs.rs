@@ -7,7 +7,9 @@ use chrono::{TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use sightline_wire::codec::{cbor, json, query, xml};
 use sightline_wire::protocol::encode_output;
-use sightline_wire::{Blob, EncodeCtx, Protocol, ServiceDef, Timestamp, Value, from_value, to_value};
+use sightline_wire::{
+    Blob, EncodeCtx, Protocol, ServiceDef, Timestamp, Value, from_value, to_value,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -66,35 +68,76 @@ fn sample() -> Shape {
         payload: Blob(vec![0, 1, 2, 0xfe, 0xff]),
         empty_payload: Blob(vec![]),
         tags: vec![
-            Tag { key: "team".into(), value: Some("core".into()) },
-            Tag { key: "empty".into(), value: None },
+            Tag {
+                key: "team".into(),
+                value: Some("core".into()),
+            },
+            Tag {
+                key: "empty".into(),
+                value: None,
+            },
         ],
         no_tags: vec![],
         names: vec!["a".into(), "b".into()],
-        owner: Owner { id: "123456789012".into(), display_name: None },
-        maybe_owner: Some(Owner { id: "x".into(), display_name: Some("X".into()) }),
+        owner: Owner {
+            id: "123456789012".into(),
+            display_name: None,
+        },
+        maybe_owner: Some(Owner {
+            id: "x".into(),
+            display_name: Some("X".into()),
+        }),
     }
 }
 
 #[test]
 fn to_value_shape() {
     let v = to_value(&sample()).unwrap();
-    let Value::Map(m) = &v else { panic!("a struct becomes a map: {v:?}") };
+    let Value::Map(m) = &v else {
+        panic!("a struct becomes a map: {v:?}")
+    };
     // `None` members are dropped; everything else keeps declaration order.
     let keys: Vec<&str> = m.keys().map(String::as_str).collect();
     assert_eq!(
         keys,
         [
-            "Name", "Description", "Count", "Big", "Negative", "Ratio", "WholeRatio", "Enabled", "Created", "Expires",
-            "Payload", "EmptyPayload", "Tags", "NoTags", "Names", "Owner", "MaybeOwner"
+            "Name",
+            "Description",
+            "Count",
+            "Big",
+            "Negative",
+            "Ratio",
+            "WholeRatio",
+            "Enabled",
+            "Created",
+            "Expires",
+            "Payload",
+            "EmptyPayload",
+            "Tags",
+            "NoTags",
+            "Names",
+            "Owner",
+            "MaybeOwner"
         ]
     );
-    assert_eq!(m.get("Created"), Some(&Value::Timestamp(ts(1_440_938_160_123).0)));
-    assert_eq!(m.get("Payload"), Some(&Value::Blob(vec![0, 1, 2, 0xfe, 0xff])));
+    assert_eq!(
+        m.get("Created"),
+        Some(&Value::Timestamp(ts(1_440_938_160_123).0))
+    );
+    assert_eq!(
+        m.get("Payload"),
+        Some(&Value::Blob(vec![0, 1, 2, 0xfe, 0xff]))
+    );
     assert_eq!(m.get("Big"), Some(&Value::Int(i64::MAX)));
     assert_eq!(m.get("WholeRatio"), Some(&Value::Float(3.0)));
     assert_eq!(m.get("NoTags"), Some(&list(vec![])));
-    assert_eq!(m.get("Tags"), Some(&list(vec![map(vec![("Key", s("team")), ("Value", s("core"))]), map(vec![("Key", s("empty"))])])));
+    assert_eq!(
+        m.get("Tags"),
+        Some(&list(vec![
+            map(vec![("Key", s("team")), ("Value", s("core"))]),
+            map(vec![("Key", s("empty"))])
+        ]))
+    );
     assert_eq!(m.get("Owner"), Some(&map(vec![("Id", s("123456789012"))])));
 }
 
@@ -140,13 +183,19 @@ fn json_numbers() {
         ("Inf", Value::Float(f64::INFINITY)),
         ("NegInf", Value::Float(f64::NEG_INFINITY)),
         ("Min", Value::Int(i64::MIN)),
-        ("Epoch", Value::Timestamp(Utc.timestamp_opt(1_440_938_160, 0).unwrap())),
-        ("EpochMillis", Value::Timestamp(Utc.timestamp_millis_opt(1_440_938_160_250).unwrap())),
+        (
+            "Epoch",
+            Value::Timestamp(Utc.timestamp_opt(1_440_938_160, 0).unwrap()),
+        ),
+        (
+            "EpochMillis",
+            Value::Timestamp(Utc.timestamp_millis_opt(1_440_938_160_250).unwrap()),
+        ),
         ("Null", Value::Null),
     ]);
     assert_eq!(
         String::from_utf8(json::encode(&v)).unwrap(),
-        r#"{"Whole":3,"Half":0.5,"Huge":1e300,"NaN":"NaN","Inf":"Infinity","NegInf":"-Infinity","Min":-9223372036854775808,"Epoch":1440938160,"EpochMillis":1440938160.25,"Null":null}"#
+        r#"{"Whole":3,"Half":0.5,"Huge":1e+300,"NaN":"NaN","Inf":"Infinity","NegInf":"-Infinity","Min":-9223372036854775808,"Epoch":1440938160,"EpochMillis":1440938160.25,"Null":null}"#
     );
     // The AWS spellings of non-finite doubles are read back into f64 members.
     #[derive(Deserialize)]
@@ -158,9 +207,28 @@ fn json_numbers() {
         #[serde(rename = "NegInf")]
         neg_inf: f64,
     }
-    let f: F = from_value(json::decode(br#"{"NaN":"NaN","Inf":"Infinity","NegInf":"-Infinity"}"#).unwrap()).unwrap();
+    let f: F = from_value(
+        json::decode(br#"{"NaN":"NaN","Inf":"Infinity","NegInf":"-Infinity"}"#).unwrap(),
+    )
+    .unwrap();
     assert!(f.nan.is_nan());
     assert_eq!((f.inf, f.neg_inf), (f64::INFINITY, f64::NEG_INFINITY));
+}
+
+#[test]
+fn json_doubles_survive_exactly() {
+    // Found by the JSON property test: without correctly rounded parsing the last digit moved.
+    for f in [
+        8.638220672985613e149,
+        0.1 + 0.2,
+        5e-324,
+        f64::MAX,
+        -1.7976931348623157e308,
+        2.2250738585072014e-308,
+    ] {
+        let v = map(vec![("F", Value::Float(f))]);
+        assert_eq!(json::decode(&json::encode(&v)).unwrap(), v, "{f:e}");
+    }
 }
 
 #[test]
@@ -168,7 +236,10 @@ fn json_decode_values() {
     assert_eq!(json::decode(b"").unwrap(), Value::map());
     assert_eq!(json::decode(b" \n\t").unwrap(), Value::map());
     assert_eq!(
-        json::decode(br#"{"a":1,"b":-2.5,"c":"x","d":[true,null],"e":{},"f":18446744073709551615}"#).unwrap(),
+        json::decode(
+            br#"{"a":1,"b":-2.5,"c":"x","d":[true,null],"e":{},"f":18446744073709551615}"#
+        )
+        .unwrap(),
         map(vec![
             ("a", Value::Int(1)),
             ("b", Value::Float(-2.5)),
@@ -199,10 +270,14 @@ fn timestamps_accept_every_client_form() {
         map(vec![("t", s("Sun, 30 Aug 2015 12:36:00 GMT"))]),
         map(vec![("t", Value::Timestamp(want.0))]),
     ] {
-        assert_eq!(from_value::<T>(form.clone()).map(|t| t.t), Ok(want), "{form:?}");
+        assert_eq!(
+            from_value::<T>(form.clone()).map(|t| t.t),
+            Ok(want),
+            "{form:?}"
+        );
     }
     // Fractions are kept to the millisecond.
-    let t: T = from_value(map(vec![("t", Value::Float(1_440_938_160.1234))])).unwrap();
+    let t: T = from_value(map(vec![("t", Value::Float(1_440_938_160.123_4))])).unwrap();
     assert_eq!(t.t, ts(1_440_938_160_123));
 }
 
@@ -211,7 +286,7 @@ fn xml_parse_values() {
     let body = br#"<?xml version="1.0" encoding="UTF-8"?>
 <CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
   <LocationConstraint>eu-west-1</LocationConstraint>
-  <Tags><Tag><Key>a</Key><Value>1 &amp; 2</Value></Tag><Tag><Key>b</Key><Value><![CDATA[<x>]]></Value></Tag></Tags>
+  <Tags><Tag><Key>a</Key><Value>1 &amp; 2&#x21;</Value></Tag><Tag><Key> spaced key </Key><Value><![CDATA[<x>]]></Value></Tag></Tags>
   <Empty/>
   <Blank></Blank>
 </CreateBucketConfiguration>"#;
@@ -225,7 +300,10 @@ fn xml_parse_values() {
                 "Tags",
                 map(vec![(
                     "Tag",
-                    list(vec![map(vec![("Key", s("a")), ("Value", s("1 & 2"))]), map(vec![("Key", s("b")), ("Value", s("<x>"))])])
+                    list(vec![
+                        map(vec![("Key", s("a")), ("Value", s("1 & 2!"))]),
+                        map(vec![("Key", s(" spaced key ")), ("Value", s("<x>"))])
+                    ])
                 )])
             ),
             ("Empty", s("")),
@@ -281,7 +359,15 @@ fn query_envelope_and_scalars() {
     )
     .unwrap();
     assert_eq!(action.as_deref(), Some("CreateUser"));
-    assert_eq!(v, map(vec![("UserName", s("alice")), ("Path", s("/division/")), ("Note", s("a b+c")), ("Empty", s(""))]));
+    assert_eq!(
+        v,
+        map(vec![
+            ("UserName", s("alice")),
+            ("Path", s("/division/")),
+            ("Note", s("a b+c")),
+            ("Empty", s(""))
+        ])
+    );
     assert_eq!(query::decode(b"", false).unwrap(), (None, Value::map()));
 }
 
@@ -320,9 +406,18 @@ fn query_member_lists() {
         TagUser {
             user_name: "bob".into(),
             tags: vec![
-                Tag { key: "k1".into(), value: Some("v1".into()) },
-                Tag { key: "k2".into(), value: Some("v2".into()) },
-                Tag { key: "k10".into(), value: None },
+                Tag {
+                    key: "k1".into(),
+                    value: Some("v1".into())
+                },
+                Tag {
+                    key: "k2".into(),
+                    value: Some("v2".into())
+                },
+                Tag {
+                    key: "k10".into(),
+                    value: None
+                },
             ],
             names: vec!["x".into(), "y".into()],
         }
@@ -350,8 +445,15 @@ fn query_entry_maps() {
         ])
     );
     // SNS and SQS spell the entry members `Name`/`Value` in some operations.
-    let v = q("Action=Test&Attributes.entry.1.Name=RawMessageDelivery&Attributes.entry.1.Value=true");
-    assert_eq!(v, map(vec![("Attributes", map(vec![("RawMessageDelivery", s("true"))]))]));
+    let v =
+        q("Action=Test&Attributes.entry.1.Name=RawMessageDelivery&Attributes.entry.1.Value=true");
+    assert_eq!(
+        v,
+        map(vec![(
+            "Attributes",
+            map(vec![("RawMessageDelivery", s("true"))])
+        )])
+    );
 
     #[derive(Debug, PartialEq, Deserialize)]
     #[serde(rename_all = "PascalCase")]
@@ -361,7 +463,10 @@ fn query_entry_maps() {
     let typed: SetAttributes =
         from_value(q("Action=Test&Attributes.entry.1.key=A&Attributes.entry.1.value=1&Attributes.entry.2.key=B&Attributes.entry.2.value=2"))
             .unwrap();
-    assert_eq!(typed.attributes.into_iter().collect::<Vec<_>>(), [("A".into(), "1".into()), ("B".into(), "2".into())]);
+    assert_eq!(
+        typed.attributes.into_iter().collect::<Vec<_>>(),
+        [("A".into(), "1".into()), ("B".into(), "2".into())]
+    );
 }
 
 #[test]
@@ -376,7 +481,14 @@ fn query_empty_list() {
         #[serde(default)]
         names: Vec<String>,
     }
-    assert_eq!(from_value::<TagUser>(v).unwrap(), TagUser { user_name: "bob".into(), tags: vec![], names: vec![] });
+    assert_eq!(
+        from_value::<TagUser>(v).unwrap(),
+        TagUser {
+            user_name: "bob".into(),
+            tags: vec![],
+            names: vec![]
+        }
+    );
 }
 
 #[test]
@@ -391,8 +503,14 @@ fn ec2_lists() {
             (
                 "Filter",
                 list(vec![
-                    map(vec![("Name", s("instance-state-name")), ("Value", list(vec![s("running"), s("stopped")]))]),
-                    map(vec![("Name", s("tag:Env")), ("Value", list(vec![s("prod")]))]),
+                    map(vec![
+                        ("Name", s("instance-state-name")),
+                        ("Value", list(vec![s("running"), s("stopped")]))
+                    ]),
+                    map(vec![
+                        ("Name", s("tag:Env")),
+                        ("Value", list(vec![s("prod")]))
+                    ]),
                 ])
             ),
             ("InstanceId", list(vec![s("i-1"), s("i-2")])),
@@ -414,12 +532,21 @@ fn ec2_lists() {
         max_results: u32,
     }
     let d: Describe = from_value(v).unwrap();
-    assert_eq!(d.filter[1], Filter { name: "tag:Env".into(), value: vec!["prod".into()] });
+    assert_eq!(
+        d.filter[1],
+        Filter {
+            name: "tag:Env".into(),
+            value: vec!["prod".into()]
+        }
+    );
     assert_eq!(d.instance_id, ["i-1", "i-2"]);
     assert_eq!(d.max_results, 5);
 
     // Numbered children only make a list in the ec2 dialect.
-    assert_eq!(q("Action=Test&Foo.1=a"), map(vec![("Foo", map(vec![("1", s("a"))]))]));
+    assert_eq!(
+        q("Action=Test&Foo.1=a"),
+        map(vec![("Foo", map(vec![("1", s("a"))]))])
+    );
 }
 
 #[test]
@@ -435,8 +562,10 @@ fn query_lenient_scalars() {
         when: Timestamp,
         data: Blob,
     }
-    let p: Page = from_value(q("Action=Test&MaxItems=%2010&IsTruncated=TRUE&OnlyAttached=false&Ratio=2.5\
-                                &When=2015-08-30T12%3A36%3A00Z&Data=b3BhcXVl"))
+    let p: Page = from_value(q(
+        "Action=Test&MaxItems=%2010&IsTruncated=TRUE&OnlyAttached=false&Ratio=2.5\
+                                &When=2015-08-30T12%3A36%3A00Z&Data=b3BhcXVl",
+    ))
     .unwrap();
     assert_eq!(
         p,
@@ -456,7 +585,11 @@ fn query_lenient_scalars() {
 // Wire output, per protocol.
 
 fn ctx<'a>(service: &'a ServiceDef, operation: &'a str) -> EncodeCtx<'a> {
-    EncodeCtx { service, operation, request_id: "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE" }
+    EncodeCtx {
+        service,
+        operation,
+        request_id: "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE",
+    }
 }
 
 fn list_users_output() -> Value {
@@ -469,14 +602,23 @@ fn list_users_output() -> Value {
                     ("UserName", s("alice")),
                     ("UserId", s("AIDACKCEVSQ6C2EXAMPLE")),
                     ("Arn", s("arn:aws:iam::123456789012:user/alice")),
-                    ("CreateDate", Value::Timestamp(Utc.with_ymd_and_hms(2015, 8, 30, 12, 36, 0).unwrap())),
+                    (
+                        "CreateDate",
+                        Value::Timestamp(Utc.with_ymd_and_hms(2015, 8, 30, 12, 36, 0).unwrap()),
+                    ),
                 ]),
                 map(vec![
                     ("Path", s("/division_abc/subdivision_xyz/")),
                     ("UserName", s("bob & <carol>")),
                     ("UserId", s("AIDACKCEVSQ6C3EXAMPLE")),
-                    ("Arn", s("arn:aws:iam::123456789012:user/division_abc/subdivision_xyz/bob")),
-                    ("CreateDate", Value::Timestamp(Utc.timestamp_millis_opt(1_440_938_160_123).unwrap())),
+                    (
+                        "Arn",
+                        s("arn:aws:iam::123456789012:user/division_abc/subdivision_xyz/bob"),
+                    ),
+                    (
+                        "CreateDate",
+                        Value::Timestamp(Utc.timestamp_millis_opt(1_440_938_160_123).unwrap()),
+                    ),
                 ]),
             ]),
         ),
@@ -486,7 +628,11 @@ fn list_users_output() -> Value {
 
 #[test]
 fn aws_query_output() {
-    let resp = encode_output(Protocol::AwsQuery, &ctx(&IAM, "ListUsers"), &list_users_output());
+    let resp = encode_output(
+        Protocol::AwsQuery,
+        &ctx(&IAM, "ListUsers"),
+        &list_users_output(),
+    );
     snap!("query_list_users", render(&resp));
 }
 
@@ -509,7 +655,10 @@ fn aws_query_nested_output() {
         map(vec![
             ("UserName", s("alice")),
             ("Tags", list(vec![])),
-            ("PermissionsBoundary", map(vec![("PermissionsBoundaryType", s("Policy"))])),
+            (
+                "PermissionsBoundary",
+                map(vec![("PermissionsBoundaryType", s("Policy"))]),
+            ),
             ("Score", Value::Float(0.25)),
             ("Count", Value::Int(-3)),
             ("Blob", Value::Blob(b"hi".to_vec())),
@@ -530,9 +679,18 @@ fn ec2_output() {
                 "instancesSet",
                 list(vec![map(vec![
                     ("instanceId", s("i-1234567890abcdef0")),
-                    ("instanceState", map(vec![("code", Value::Int(16)), ("name", s("running"))])),
-                    ("launchTime", Value::Timestamp(Utc.with_ymd_and_hms(2015, 8, 30, 12, 36, 0).unwrap())),
-                    ("tagSet", list(vec![map(vec![("key", s("Name")), ("value", s("web"))])])),
+                    (
+                        "instanceState",
+                        map(vec![("code", Value::Int(16)), ("name", s("running"))]),
+                    ),
+                    (
+                        "launchTime",
+                        Value::Timestamp(Utc.with_ymd_and_hms(2015, 8, 30, 12, 36, 0).unwrap()),
+                    ),
+                    (
+                        "tagSet",
+                        list(vec![map(vec![("key", s("Name")), ("value", s("web"))])]),
+                    ),
                     ("ebsOptimized", Value::Bool(false)),
                 ])]),
             ),
@@ -545,13 +703,37 @@ fn ec2_output() {
 #[test]
 fn rest_xml_output() {
     let bucket = |name: &str, secs: i64| {
-        map(vec![("Name", s(name)), ("CreationDate", Value::Timestamp(Utc.timestamp_opt(secs, 0).unwrap()))])
+        map(vec![
+            ("Name", s(name)),
+            (
+                "CreationDate",
+                Value::Timestamp(Utc.timestamp_opt(secs, 0).unwrap()),
+            ),
+        ])
     };
     let out = map(vec![(
         "ListAllMyBucketsResult",
         map(vec![
-            ("Owner", map(vec![("ID", s("79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be")), ("DisplayName", s("alice"))])),
-            ("Buckets", map(vec![("Bucket", list(vec![bucket("logs", 1_440_938_160), bucket("media & more", 1_440_938_161)]))])),
+            (
+                "Owner",
+                map(vec![
+                    (
+                        "ID",
+                        s("79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"),
+                    ),
+                    ("DisplayName", s("alice")),
+                ]),
+            ),
+            (
+                "Buckets",
+                map(vec![(
+                    "Bucket",
+                    list(vec![
+                        bucket("logs", 1_440_938_160),
+                        bucket("media & more", 1_440_938_161),
+                    ]),
+                )]),
+            ),
         ]),
     )]);
     let resp = encode_output(Protocol::RestXml, &ctx(&S3, "ListBuckets"), &out);
@@ -567,8 +749,16 @@ fn rest_xml_output() {
             (
                 "Contents",
                 list(vec![
-                    map(vec![("Key", s("a.txt")), ("Size", Value::Int(3)), ("ETag", s("\"900150983cd24fb0d6963f7d28e17f72\""))]),
-                    map(vec![("Key", s("dir/b.txt")), ("Size", Value::Int(0)), ("ETag", s("\"d41d8cd98f00b204e9800998ecf8427e\""))]),
+                    map(vec![
+                        ("Key", s("a.txt")),
+                        ("Size", Value::Int(3)),
+                        ("ETag", s("\"900150983cd24fb0d6963f7d28e17f72\"")),
+                    ]),
+                    map(vec![
+                        ("Key", s("dir/b.txt")),
+                        ("Size", Value::Int(0)),
+                        ("ETag", s("\"d41d8cd98f00b204e9800998ecf8427e\"")),
+                    ]),
                 ]),
             ),
         ]),
@@ -580,17 +770,34 @@ fn rest_xml_output() {
 #[test]
 fn json_family_output() {
     let out = map(vec![
-        ("logGroups", list(vec![map(vec![("logGroupName", s("app")), ("creationTime", Value::Int(1_440_938_160_000))])])),
+        (
+            "logGroups",
+            list(vec![map(vec![
+                ("logGroupName", s("app")),
+                ("creationTime", Value::Int(1_440_938_160_000)),
+            ])]),
+        ),
         ("nextToken", s("tok/+=")),
     ]);
     let resp = encode_output(Protocol::AwsJson1_1, &ctx(&LOGS, "DescribeLogGroups"), &out);
     snap!("json11_describe_log_groups", render(&resp));
-    let resp = encode_output(Protocol::AwsJson1_0, &ctx(&MONITORING, "GetMetricData"), &out);
+    let resp = encode_output(
+        Protocol::AwsJson1_0,
+        &ctx(&MONITORING, "GetMetricData"),
+        &out,
+    );
     assert_eq!(resp.content_type, "application/x-amz-json-1.0");
     let resp = encode_output(
         Protocol::RestJson1,
         &ctx(&LAMBDA, "GetFunction"),
-        &map(vec![("Configuration", map(vec![("FunctionName", s("f")), ("MemorySize", Value::Int(128)), ("Timeout", Value::Float(2.5))]))]),
+        &map(vec![(
+            "Configuration",
+            map(vec![
+                ("FunctionName", s("f")),
+                ("MemorySize", Value::Int(128)),
+                ("Timeout", Value::Float(2.5)),
+            ]),
+        )]),
     );
     snap!("rest_json_get_function", render(&resp));
 }
@@ -602,7 +809,12 @@ fn cbor_output() {
             "MetricDataResults",
             list(vec![map(vec![
                 ("Id", s("m1")),
-                ("Timestamps", list(vec![Value::Timestamp(Utc.timestamp_millis_opt(1_440_938_160_500).unwrap())])),
+                (
+                    "Timestamps",
+                    list(vec![Value::Timestamp(
+                        Utc.timestamp_millis_opt(1_440_938_160_500).unwrap(),
+                    )]),
+                ),
                 ("Values", list(vec![Value::Float(1.5), Value::Int(2)])),
                 ("StatusCode", s("Complete")),
             ])]),
@@ -610,12 +822,22 @@ fn cbor_output() {
         ("Token", Value::Blob(vec![1, 2, 3])),
         ("Done", Value::Bool(true)),
     ]);
-    let resp = encode_output(Protocol::RpcV2Cbor, &ctx(&MONITORING, "GetMetricData"), &out);
+    let resp = encode_output(
+        Protocol::RpcV2Cbor,
+        &ctx(&MONITORING, "GetMetricData"),
+        &out,
+    );
     assert_eq!(resp.status, 200);
     assert_eq!(resp.content_type, "application/cbor");
     assert_eq!(
         resp.headers,
-        [("smithy-protocol", "rpc-v2-cbor".to_owned()), ("x-amzn-requestid", "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE".to_owned())]
+        [
+            ("smithy-protocol", "rpc-v2-cbor".to_owned()),
+            (
+                "x-amzn-requestid",
+                "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE".to_owned()
+            )
+        ]
     );
     let raw: ciborium::Value = ciborium::from_reader(resp.body.as_slice()).unwrap();
     snap_debug!("cbor_get_metric_data", raw);

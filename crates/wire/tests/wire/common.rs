@@ -3,7 +3,9 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use sightline_wire::protocol::resolve;
-use sightline_wire::{CommonError, OperationDef, Protocol, ServiceDef, Value, WireRequest, WireResponse, any_resource};
+use sightline_wire::{
+    CommonError, OperationDef, Protocol, ServiceDef, Value, WireRequest, WireResponse, any_resource,
+};
 
 /// Builds a header map, keeping repeated names as separate values in order.
 pub fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
@@ -26,7 +28,13 @@ pub struct Req {
 }
 
 impl Req {
-    pub fn new(method: &str, path: &str, query: &str, headers: &[(&str, &str)], body: &[u8]) -> Req {
+    pub fn new(
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Req {
         Req {
             method: Method::from_bytes(method.as_bytes()).expect("method"),
             path: path.to_owned(),
@@ -46,7 +54,10 @@ impl Req {
         }
     }
 
-    pub fn resolve(&self, service: &ServiceDef) -> Result<(Protocol, String, Value), (Protocol, CommonError)> {
+    pub fn resolve(
+        &self,
+        service: &ServiceDef,
+    ) -> Result<(Protocol, String, Value), (Protocol, CommonError)> {
         resolve(service, &self.wire())
     }
 }
@@ -57,7 +68,13 @@ pub fn form_post(body: &str) -> Req {
         "POST",
         "/",
         "",
-        &[("host", "iam.amazonaws.com"), ("content-type", "application/x-www-form-urlencoded; charset=utf-8")],
+        &[
+            ("host", "iam.amazonaws.com"),
+            (
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            ),
+        ],
         body.as_bytes(),
     )
 }
@@ -65,7 +82,13 @@ pub fn form_post(body: &str) -> Req {
 /// An awsJson request with the given target and content type version.
 pub fn json_post(target: &str, version: &str, body: &str) -> Req {
     let ct = format!("application/x-amz-json-{version}");
-    Req::new("POST", "/", "", &[("x-amz-target", target), ("content-type", &ct)], body.as_bytes())
+    Req::new(
+        "POST",
+        "/",
+        "",
+        &[("x-amz-target", target), ("content-type", &ct)],
+        body.as_bytes(),
+    )
 }
 
 /// Shorthand for building [`Value`] trees in expectations.
@@ -74,7 +97,12 @@ pub fn s(v: &str) -> Value {
 }
 
 pub fn map(entries: Vec<(&str, Value)>) -> Value {
-    Value::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    Value::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
 }
 
 pub fn list(items: Vec<Value>) -> Value {
@@ -83,7 +111,10 @@ pub fn list(items: Vec<Value>) -> Value {
 
 /// Renders a response the way a reviewer reads it: status, headers, then the body.
 pub fn render(resp: &WireResponse) -> String {
-    let mut out = format!("status: {}\ncontent-type: {}\n", resp.status, resp.content_type);
+    let mut out = format!(
+        "status: {}\ncontent-type: {}\n",
+        resp.status, resp.content_type
+    );
     for (k, v) in &resp.headers {
         out.push_str(&format!("{k}: {v}\n"));
     }
@@ -159,7 +190,10 @@ pub static LOGS: ServiceDef = ServiceDef {
     target_prefix: Some("Logs_20140328"),
     query_compatible: false,
     global_region: None,
-    operations: &[op("CreateLogGroup", "logs:CreateLogGroup"), op("DescribeLogGroups", "logs:DescribeLogGroups")],
+    operations: &[
+        op("CreateLogGroup", "logs:CreateLogGroup"),
+        op("DescribeLogGroups", "logs:DescribeLogGroups"),
+    ],
 };
 
 /// SQS: awsJson1_0 and, for old clients, awsQuery; JSON errors carry the Query code.
@@ -178,12 +212,19 @@ pub static SQS: ServiceDef = ServiceDef {
 pub static MONITORING: ServiceDef = ServiceDef {
     signing_name: "monitoring",
     endpoint_prefix: "monitoring",
-    protocols: &[Protocol::RpcV2Cbor, Protocol::AwsJson1_0, Protocol::AwsQuery],
+    protocols: &[
+        Protocol::RpcV2Cbor,
+        Protocol::AwsJson1_0,
+        Protocol::AwsQuery,
+    ],
     xml_namespace: "http://monitoring.amazonaws.com/doc/2010-08-01/",
     target_prefix: Some("GraniteServiceVersion20100801"),
     query_compatible: true,
     global_region: None,
-    operations: &[op("GetMetricData", "cloudwatch:GetMetricData"), op("PutMetricData", "cloudwatch:PutMetricData")],
+    operations: &[
+        op("GetMetricData", "cloudwatch:GetMetricData"),
+        op("PutMetricData", "cloudwatch:PutMetricData"),
+    ],
 };
 
 /// S3: restXml. `PutObject` and `GetObject` come before `CreateBucket` and
@@ -217,8 +258,10 @@ pub static LAMBDA: ServiceDef = ServiceDef {
     global_region: None,
     operations: &[
         op("ListFunctions", "lambda:ListFunctions").route("GET", "/2015-03-31/functions/"),
-        op("GetFunction", "lambda:GetFunction").route("GET", "/2015-03-31/functions/{FunctionName}"),
-        op("Invoke", "lambda:InvokeFunction").route("POST", "/2015-03-31/functions/{FunctionName}/invocations"),
+        op("GetFunction", "lambda:GetFunction")
+            .route("GET", "/2015-03-31/functions/{FunctionName}"),
+        op("Invoke", "lambda:InvokeFunction")
+            .route("POST", "/2015-03-31/functions/{FunctionName}/invocations"),
     ],
 };
 

@@ -29,7 +29,13 @@ fn service_for(p: Protocol) -> &'static ServiceDef {
 
 #[test]
 fn error_bodies() {
-    for p in [Protocol::AwsJson1_1, Protocol::RestJson1, Protocol::AwsQuery, Protocol::Ec2Query, Protocol::RestXml] {
+    for p in [
+        Protocol::AwsJson1_1,
+        Protocol::RestJson1,
+        Protocol::AwsQuery,
+        Protocol::Ec2Query,
+        Protocol::RestXml,
+    ] {
         let err = access_denied().to_api_error(p);
         let resp = encode_error(p, Some(service_for(p)), RID, &err);
         snap!(format!("error_{}", p.name()), render(&resp));
@@ -39,20 +45,29 @@ fn error_bodies() {
 #[test]
 fn query_compatible_json_error() {
     // SQS speaks awsJson1_0 but old SDKs still read the Query code from a header.
-    let err = ApiError::bad_request("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.");
+    let err = ApiError::bad_request(
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "The specified queue does not exist.",
+    );
     let resp = encode_error(Protocol::AwsJson1_0, Some(&SQS), RID, &err);
     snap!("error_awsJson1_0_query_compatible", render(&resp));
 
     let err = ApiError::internal("boom");
     let resp = encode_error(Protocol::AwsJson1_0, Some(&SQS), RID, &err);
     assert_eq!(resp.status, 500);
-    assert!(resp.headers.contains(&("x-amzn-query-error", "InternalFailure;Receiver".to_owned())));
+    assert!(
+        resp.headers
+            .contains(&("x-amzn-query-error", "InternalFailure;Receiver".to_owned()))
+    );
 
     // Without a service (before one is known) nothing service-specific is added.
     let resp = encode_error(Protocol::AwsJson1_0, None, RID, &err);
     assert_eq!(
         resp.headers,
-        [("x-amzn-requestid", RID.to_owned()), ("x-amzn-errortype", "InternalFailure".to_owned())]
+        [
+            ("x-amzn-requestid", RID.to_owned()),
+            ("x-amzn-errortype", "InternalFailure".to_owned())
+        ]
     );
 }
 
@@ -67,7 +82,10 @@ fn cbor_error_body() {
         [
             ("x-amzn-requestid", RID.to_owned()),
             ("smithy-protocol", "rpc-v2-cbor".to_owned()),
-            ("x-amzn-query-error", "SerializationException;Sender".to_owned()),
+            (
+                "x-amzn-query-error",
+                "SerializationException;Sender".to_owned()
+            ),
         ]
     );
     let raw: ciborium::Value = ciborium::from_reader(resp.body.as_slice()).unwrap();
@@ -91,7 +109,11 @@ fn error_text_is_escaped() {
     );
     let server = ApiError::internal("x");
     let q = encode_error(Protocol::AwsQuery, Some(&IAM), RID, &server);
-    assert!(String::from_utf8(q.body).unwrap().contains("<Type>Receiver</Type>"));
+    assert!(
+        String::from_utf8(q.body)
+            .unwrap()
+            .contains("<Type>Receiver</Type>")
+    );
 }
 
 fn all_common_errors() -> Vec<CommonError> {
@@ -123,7 +145,13 @@ fn common_error_matrix() {
         for p in ALL_PROTOCOLS {
             let a = e.to_api_error(p);
             assert_eq!(a.sender_fault, a.status < 500);
-            out.push_str(&format!("  {:<20} {} {:<38} {}\n", p.name(), a.status, a.code, a.message));
+            out.push_str(&format!(
+                "  {:<20} {} {:<38} {}\n",
+                p.name(),
+                a.status,
+                a.code,
+                a.message
+            ));
         }
     }
     snap!("common_error_matrix", out);
@@ -132,18 +160,36 @@ fn common_error_matrix() {
 #[test]
 fn common_errors_spot_checks() {
     let q = CommonError::MissingAuthenticationToken.to_api_error(Protocol::AwsQuery);
-    assert_eq!((q.status, q.code.as_str()), (403, "MissingAuthenticationToken"));
+    assert_eq!(
+        (q.status, q.code.as_str()),
+        (403, "MissingAuthenticationToken")
+    );
     assert_eq!(q.message, "Request is missing Authentication Token");
     let j = CommonError::InvalidClientTokenId.to_api_error(Protocol::AwsJson1_1);
-    assert_eq!((j.status, j.code.as_str()), (400, "UnrecognizedClientException"));
+    assert_eq!(
+        (j.status, j.code.as_str()),
+        (400, "UnrecognizedClientException")
+    );
     let s3 = CommonError::InvalidClientTokenId.to_api_error(Protocol::RestXml);
     assert_eq!((s3.status, s3.code.as_str()), (403, "InvalidAccessKeyId"));
     let ec2 = CommonError::SignatureExpired("x".into()).to_api_error(Protocol::Ec2Query);
-    assert_eq!((ec2.status, ec2.code.as_str(), ec2.message.as_str()), (400, "RequestExpired", "Request has expired."));
+    assert_eq!(
+        (ec2.status, ec2.code.as_str(), ec2.message.as_str()),
+        (400, "RequestExpired", "Request has expired.")
+    );
     let s3 = CommonError::SignatureExpired("x".into()).to_api_error(Protocol::RestXml);
     assert_eq!((s3.status, s3.code.as_str()), (403, "RequestTimeTooSkewed"));
     let op = CommonError::UnknownOperation("Frobnicate".into()).to_api_error(Protocol::AwsQuery);
-    assert_eq!((op.code.as_str(), op.message.as_str()), ("InvalidAction", "Could not find operation Frobnicate for version"));
+    assert_eq!(
+        (op.code.as_str(), op.message.as_str()),
+        (
+            "InvalidAction",
+            "Could not find operation Frobnicate for version"
+        )
+    );
     let big = CommonError::PayloadTooLarge.to_api_error(Protocol::AwsJson1_0);
-    assert_eq!((big.status, big.code.as_str()), (413, "RequestEntityTooLarge"));
+    assert_eq!(
+        (big.status, big.code.as_str()),
+        (413, "RequestEntityTooLarge")
+    );
 }
