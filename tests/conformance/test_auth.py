@@ -139,3 +139,39 @@ def test_small_clock_skew_is_tolerated(server, minutes):
     when = utcnow() + dt.timedelta(minutes=minutes)
     resp = signed_post(server.endpoint, server.root, GET_CALLER_IDENTITY, when=when)
     assert resp.status_code == 200, resp.text
+
+
+def _presigned_get_caller_identity(server, creds, expires=60, when=None):
+    """A presigned GET of STS GetCallerIdentity, signed by botocore's query signer."""
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from unittest import mock
+
+    request = AWSRequest(method="GET", url=server.endpoint + "/", params={"Action": "GetCallerIdentity", "Version": "2011-06-15"})
+    signer = botocore.auth.SigV4QueryAuth(creds.botocore(), "sts", "us-east-1", expires=expires)
+    if when is None:
+        signer.add_auth(request)
+    else:
+        naive = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        with mock.patch.object(botocore.auth, "get_current_datetime", lambda *a, **k: naive):
+            signer.add_auth(request)
+    return requests.get(request.prepare().url, timeout=10)
+
+
+def test_presigned_url_is_accepted(server):
+    resp = _presigned_get_caller_identity(server, server.root)
+    assert resp.status_code == 200, resp.text
+    assert f"<Account>{server.account_id}</Account>" in resp.text
+
+
+def test_presigned_url_with_wrong_secret_is_rejected(server):
+    resp = _presigned_get_caller_identity(server, server.root.with_secret(mutate(server.root.secret_access_key)))
+    assert resp.status_code == 403
+    assert xml_error(resp.content)[0] == "SignatureDoesNotMatch"
+
+
+def test_expired_presigned_url_is_rejected(server):
+    resp = _presigned_get_caller_identity(server, server.root, expires=60, when=utcnow() - dt.timedelta(minutes=5))
+    assert resp.status_code == 403
+    code, message = xml_error(resp.content)
+    assert code == "SignatureDoesNotMatch" and "expired" in message.lower(), resp.text
