@@ -9,8 +9,4 @@ use async_trait::async_trait;
 #[async_trait]
 pub trait AuditSink: Send + Sync {
     async fn record(&self, scope: &Scope, record: serde_json::Value) -> Result<()>;
-
-    /// Records of one account and region, oldest first. Sinks that cannot read back
-    /// return an empty list; the lake-backed sink serves LookupEvents from here.
-    async fn read(&self, scope: &Scope, limit: usize) -> Result<Vec<serde_json::Value>>;
 }

@@ -1,9 +1,9 @@
 //! The Sightline server: one listener, the wire pipeline in front of every service, and
 //! the lifecycle (first-start bootstrap, graceful shutdown).
 
-pub mod audit;
 pub mod files;
 pub mod pipeline;
+pub mod query_service;
 pub mod record;
 pub mod state;
 mod tls;
@@ -29,6 +29,8 @@ pub enum Error {
     Meta(#[from] sightline_meta::Error),
     #[error("identity: {0}")]
     Identity(#[from] sightline_iam::Error),
+    #[error("lake: {0}")]
+    Lake(#[from] sightline_lake::Error),
     #[error("tls: {0}")]
     Tls(String),
     #[error("configuration: {0}")]
@@ -47,6 +49,10 @@ pub struct Config {
     /// Lowest DurationSeconds accepted for temporary credentials (AWS: 900).
     pub min_session_seconds: i64,
     pub max_body_bytes: usize,
+    /// How often buffered telemetry is written to Parquet segments.
+    pub lake_flush_seconds: u64,
+    /// Where segments live: empty for `DATA_DIR/lake/segments`, or `file:///dir`, `memory://`.
+    pub lake_store: String,
 }
 
 impl Default for Config {
@@ -59,6 +65,8 @@ impl Default for Config {
             allow_plaintext: false,
             min_session_seconds: 900,
             max_body_bytes: 20 << 20,
+            lake_flush_seconds: 60,
+            lake_store: String::new(),
         }
     }
 }
@@ -97,7 +105,7 @@ pub async fn start(config: Config) -> Result<Running> {
     let data_dir = std::fs::canonicalize(&config.data_dir)?;
     let meta = Arc::new(Meta::open(&data_dir)?);
     let identity = Arc::new(Identity::open(
-        meta,
+        meta.clone(),
         Limits {
             min_session_seconds: config.min_session_seconds.max(1),
         },
@@ -109,20 +117,25 @@ pub async fn start(config: Config) -> Result<Running> {
         .ok_or_else(|| Error::Config("management account has no root key".into()))?;
     files::ensure_client_files(&data_dir, &root.id, &root.secret)?;
     let management = identity.management_account().unwrap_or_default();
-    let audit = Arc::new(audit::FileAuditSink::open(&data_dir.join("audit"))?);
-    let services = sightline_iam::services(&identity);
-    let state = Arc::new(AppState::new(
-        services,
-        identity,
-        audit.clone(),
-        management.clone(),
-    ));
+    let store = sightline_lake::store::SegmentStore::from_url(&config.lake_store, &data_dir)?;
+    let lake_options = sightline_lake::Options {
+        flush_interval: std::time::Duration::from_secs(config.lake_flush_seconds.max(1)),
+        ..sightline_lake::Options::default()
+    };
+    let lake = sightline_lake::Lake::open(&data_dir, store, meta.clone(), lake_options).await?;
+    let audit = Arc::new(sightline_lake::sink::LakeAuditSink(lake.clone()));
+    let mut services = sightline_iam::services(&identity);
+    let trail = Arc::new(sightline_trail::Trail { lake: lake.clone() });
+    services.push(Arc::new(sightline_trail::api::CloudTrail { trail }));
+    services.push(Arc::new(query_service::QueryService { lake: lake.clone() }));
+    let state = Arc::new(AppState::new(services, identity, audit, management.clone()));
 
     let listener = TcpListener::bind(config.listen).await?;
     let local_addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let endpoint = format!("{scheme}://{local_addr}");
     let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
+    let maintenance = lake.spawn_maintenance(shutdown_rx.clone());
     tracing::info!(endpoint = %endpoint, data_dir = %data_dir.display(), account = %management, "server started");
     println!(
         "sightline listening on {endpoint}\nexport AWS_ENDPOINT_URL={endpoint} AWS_SHARED_CREDENTIALS_FILE={} AWS_CONFIG_FILE={}",
@@ -182,7 +195,8 @@ pub async fn start(config: Config) -> Result<Running> {
         {
             tracing::warn!("connections still open after 10 s, closing");
         }
-        audit.close();
+        let _ = maintenance.await;
+        lake.close();
         tracing::info!("server stopped");
         Ok(())
     });

@@ -1,5 +1,8 @@
 //! The `sightline` binary: a thin clap front end over the server crate.
 
+mod client;
+mod query;
+
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +22,25 @@ struct Cli {
 enum Command {
     /// Run the server.
     Server(ServerArgs),
+    /// Run SQL over your account's datasets (audit_events, …) on the server.
+    Query(QueryArgs),
+}
+
+#[derive(clap::Args)]
+struct QueryArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: query::Format,
+    /// Server URL (default: AWS_ENDPOINT_URL, then http://127.0.0.1:4566).
+    #[arg(long)]
+    endpoint_url: Option<String>,
+    /// Profile in the shared credentials and config files (default: AWS_PROFILE, then default).
+    #[arg(long)]
+    profile: Option<String>,
+    #[arg(long)]
+    region: Option<String>,
+    /// The SQL statement.
+    sql: String,
 }
 
 #[derive(clap::Args)]
@@ -43,6 +65,12 @@ struct ServerArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, default_value_t = 20 << 20)]
     max_body_bytes: usize,
+    /// Seconds between flushes of buffered telemetry into Parquet segments.
+    #[arg(long, default_value_t = 60)]
+    lake_flush_seconds: u64,
+    /// Segment store: empty for DATA_DIR/lake/segments, or file:///dir, memory://.
+    #[arg(long, default_value = "")]
+    lake_store: String,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,6 +83,13 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
+        Command::Query(a) => {
+            if let Err(e) = run_query(a) {
+                eprintln!("{e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Server(a) => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -68,6 +103,8 @@ fn main() -> anyhow::Result<()> {
                     allow_plaintext: a.allow_plaintext,
                     min_session_seconds: a.min_session_seconds,
                     max_body_bytes: a.max_body_bytes,
+                    lake_flush_seconds: a.lake_flush_seconds,
+                    lake_store: a.lake_store,
                 })
                 .await?;
                 let stop = running.shutdown_handle();
@@ -80,6 +117,14 @@ fn main() -> anyhow::Result<()> {
             })
         }
     }
+}
+
+fn run_query(a: QueryArgs) -> anyhow::Result<()> {
+    let profile = client::Profile::discover(a.endpoint_url, a.profile, a.region)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(query::run(profile, a.format, &a.sql))
 }
 
 async fn wait_for_signal() {

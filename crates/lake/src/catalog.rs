@@ -1,0 +1,124 @@
+//! The segment catalog in meta: which Parquet files exist for which (dataset, account,
+//! region, hour), with time bounds for pruning, and how far the WAL has been flushed.
+
+use crate::Result;
+use sightline_meta::Meta;
+use sightline_meta::rusqlite::{OptionalExtension, params};
+
+const MIGRATIONS: &[&str] = &["CREATE TABLE lake_segments (
+        path TEXT PRIMARY KEY,
+        dataset TEXT NOT NULL,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        min_time INTEGER NOT NULL,
+        max_time INTEGER NOT NULL,
+        rows INTEGER NOT NULL,
+        bytes INTEGER NOT NULL
+    );
+    CREATE INDEX lake_segments_scope ON lake_segments (dataset, account, max_time);
+    CREATE TABLE lake_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// Object path inside the store.
+    pub path: String,
+    pub dataset: String,
+    pub account: String,
+    pub region: String,
+    pub hour: i64,
+    /// Milliseconds since the epoch.
+    pub min_time: i64,
+    pub max_time: i64,
+    pub rows: i64,
+    pub bytes: i64,
+}
+
+pub fn migrate(meta: &Meta) -> Result<()> {
+    meta.migrate("lake", MIGRATIONS)?;
+    Ok(())
+}
+
+pub fn flushed_through(meta: &Meta) -> Result<u64> {
+    let v: Option<i64> = meta.read(|c| {
+        c.query_row(
+            "SELECT value FROM lake_state WHERE key = 'flushed_through'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+    })?;
+    Ok(v.unwrap_or(0) as u64)
+}
+
+fn row(r: &sightline_meta::rusqlite::Row<'_>) -> sightline_meta::rusqlite::Result<Segment> {
+    Ok(Segment {
+        path: r.get(0)?,
+        dataset: r.get(1)?,
+        account: r.get(2)?,
+        region: r.get(3)?,
+        hour: r.get(4)?,
+        min_time: r.get(5)?,
+        max_time: r.get(6)?,
+        rows: r.get(7)?,
+        bytes: r.get(8)?,
+    })
+}
+
+const COLUMNS: &str = "path, dataset, account, region, hour, min_time, max_time, rows, bytes";
+
+/// Segments of one dataset and account overlapping [from, to] (milliseconds).
+pub fn segments(
+    meta: &Meta,
+    dataset: &str,
+    account: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Segment>> {
+    Ok(meta.read(|c| {
+        let mut st = c.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM lake_segments WHERE dataset = ?1 AND account = ?2 AND max_time >= ?3 AND min_time <= ?4
+             ORDER BY max_time DESC"
+        ))?;
+        let rows = st.query_map(params![dataset, account, from, to], row)?;
+        rows.collect()
+    })?)
+}
+
+pub fn all_segments(meta: &Meta) -> Result<Vec<Segment>> {
+    Ok(meta.read(|c| {
+        let mut st = c.prepare(&format!("SELECT {COLUMNS} FROM lake_segments"))?;
+        let rows = st.query_map([], row)?;
+        rows.collect()
+    })?)
+}
+
+/// Registers new segments, retires replaced ones, and (for flushes) advances the flushed
+/// WAL generation, all in one transaction.
+pub fn commit(
+    meta: &Meta,
+    added: &[Segment],
+    removed: &[String],
+    flushed_through: Option<u64>,
+) -> Result<()> {
+    meta.write(|tx| {
+        for s in added {
+            tx.execute(
+                &format!("INSERT INTO lake_segments ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+                params![s.path, s.dataset, s.account, s.region, s.hour, s.min_time, s.max_time, s.rows, s.bytes],
+            )?;
+        }
+        for p in removed {
+            tx.execute("DELETE FROM lake_segments WHERE path = ?1", [p])?;
+        }
+        if let Some(g) = flushed_through {
+            tx.execute(
+                "INSERT INTO lake_state (key, value) VALUES ('flushed_through', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [g as i64],
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! The datasets the lake knows.
+
+pub mod audit;
+
+use crate::dataset::Dataset;
+use std::sync::Arc;
+
+/// Every dataset, by name.
+pub fn all() -> Vec<Arc<dyn Dataset>> {
+    vec![Arc::new(audit::AuditEvents)]
+}

@@ -1,0 +1,503 @@
+//! The lake: durable, append-only, time-ordered telemetry. Appends go to a write-ahead
+//! log (fsynced, group commit) and an in-memory buffer, then to immutable Parquet
+//! segments partitioned by dataset/account/region/hour and registered in a catalog in
+//! meta. DataFusion queries read segments and buffer together, one account at a time.
+
+pub mod buffer;
+pub mod catalog;
+pub mod dataset;
+pub mod datasets;
+pub mod query;
+pub mod segment;
+pub mod sink;
+pub mod store;
+pub mod table;
+pub mod wal;
+
+use buffer::{Buffer, PartitionKey, Prepared};
+use catalog::Segment;
+use dataset::Dataset;
+use object_store::{ObjectStore, ObjectStoreExt};
+use parking_lot::Mutex;
+use sightline_core::Scope;
+use sightline_meta::Meta;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::SegmentStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("meta: {0}")]
+    Meta(#[from] sightline_meta::Error),
+    #[error("arrow: {0}")]
+    Arrow(String),
+    #[error("parquet: {0}")]
+    Parquet(String),
+    #[error("object store: {0}")]
+    ObjectStore(#[from] object_store::Error),
+    #[error("query: {0}")]
+    Query(String),
+    #[error("invalid row: {0}")]
+    InvalidRow(String),
+    #[error("unknown dataset {0}")]
+    UnknownDataset(String),
+    #[error("wal: {0}")]
+    Wal(String),
+    #[error("the lake is closed")]
+    Closed,
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<datafusion::error::DataFusionError> for Error {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        Error::Query(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Flush the buffer at least this often.
+    pub flush_interval: Duration,
+    /// ... and whenever it holds this many rows.
+    pub flush_rows: usize,
+    /// Compact a partition once it has this many segments.
+    pub compact_segments: usize,
+    /// Replaced segments are deleted this long after, so running queries finish.
+    pub delete_grace: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            flush_interval: Duration::from_secs(60),
+            flush_rows: 500_000,
+            compact_segments: 8,
+            delete_grace: Duration::from_secs(60),
+        }
+    }
+}
+
+pub struct Lake {
+    meta: Arc<Meta>,
+    store: SegmentStore,
+    wal_dir: PathBuf,
+    datasets: HashMap<&'static str, Arc<dyn Dataset>>,
+    buffer: Arc<Mutex<Buffer>>,
+    writer: wal::Writer,
+    /// Held for reading while a query snapshots catalog and buffer, for writing while a
+    /// flush or compaction swaps rows between them, so no query sees a row twice.
+    view: tokio::sync::RwLock<()>,
+    maintenance: tokio::sync::Mutex<()>,
+    pending_deletes: Mutex<Vec<(Instant, String)>>,
+    flush_wanted: tokio::sync::Notify,
+    options: Options,
+}
+
+/// What a flush did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlushStats {
+    pub segments: usize,
+    pub rows: usize,
+    pub bytes: usize,
+}
+
+impl Lake {
+    /// Opens the lake, replaying the WAL into the buffer (cutting a torn tail) and
+    /// removing segment files a crash left outside the catalog.
+    pub async fn open(
+        data_dir: &std::path::Path,
+        store: SegmentStore,
+        meta: Arc<Meta>,
+        options: Options,
+    ) -> Result<Arc<Lake>> {
+        catalog::migrate(&meta)?;
+        let wal_dir = data_dir.join("lake").join("wal");
+        std::fs::create_dir_all(&wal_dir)?;
+        let datasets: HashMap<&'static str, Arc<dyn Dataset>> =
+            datasets::all().into_iter().map(|d| (d.name(), d)).collect();
+        let flushed = catalog::flushed_through(&meta)?;
+        let buffer = Arc::new(Mutex::new(Buffer::default()));
+        let mut last = flushed;
+        let mut replayed = 0usize;
+        for (generation, path) in wal::list(&wal_dir)? {
+            if generation <= flushed {
+                std::fs::remove_file(&path)?;
+                continue;
+            }
+            last = last.max(generation);
+            for entry in wal::replay(&path)?.entries {
+                let rows: Vec<serde_json::Value> = entry
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        serde_json::from_slice(r).map_err(|e| Error::InvalidRow(e.to_string()))
+                    })
+                    .collect::<Result<_>>()?;
+                let dataset = datasets
+                    .get(entry.dataset.as_str())
+                    .ok_or_else(|| Error::UnknownDataset(entry.dataset.clone()))?;
+                replayed += rows.len();
+                let prepared = prepare(dataset.as_ref(), &entry.account, &entry.region, &rows)?;
+                buffer.lock().insert(generation, prepared);
+            }
+        }
+        if replayed > 0 {
+            tracing::info!(rows = replayed, "wal replayed");
+        }
+        let writer = wal::Writer::start(wal_dir.clone(), last + 1, buffer.clone())?;
+        let lake = Arc::new(Lake {
+            meta,
+            store,
+            wal_dir,
+            datasets,
+            buffer,
+            writer,
+            view: tokio::sync::RwLock::new(()),
+            maintenance: tokio::sync::Mutex::new(()),
+            pending_deletes: Mutex::new(Vec::new()),
+            flush_wanted: tokio::sync::Notify::new(),
+            options,
+        });
+        lake.remove_orphans().await?;
+        Ok(lake)
+    }
+
+    pub fn dataset(&self, name: &str) -> Result<&Arc<dyn Dataset>> {
+        self.datasets
+            .get(name)
+            .ok_or_else(|| Error::UnknownDataset(name.to_owned()))
+    }
+
+    pub fn datasets(&self) -> impl Iterator<Item = &Arc<dyn Dataset>> {
+        self.datasets.values()
+    }
+
+    pub fn store(&self) -> &SegmentStore {
+        &self.store
+    }
+
+    pub fn meta(&self) -> &Arc<Meta> {
+        &self.meta
+    }
+
+    /// Appends rows of one (account, region); returns once they are durable and visible.
+    pub async fn append(
+        &self,
+        dataset: &str,
+        scope: &Scope,
+        rows: Vec<serde_json::Value>,
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let ds = self.dataset(dataset)?;
+        let prepared = prepare(ds.as_ref(), &scope.account_id, &scope.region, &rows)?;
+        let encoded: Vec<Vec<u8>> = rows
+            .iter()
+            .map(|r| serde_json::to_vec(r).map_err(|e| Error::InvalidRow(e.to_string())))
+            .collect::<Result<_>>()?;
+        let entry = wal::Entry {
+            dataset: dataset.to_owned(),
+            account: scope.account_id.clone(),
+            region: scope.region.clone(),
+            rows: encoded,
+        };
+        self.writer.append(entry.encode()?, prepared).await?;
+        if self.buffer.lock().rows() >= self.options.flush_rows {
+            self.flush_wanted.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Moves every acknowledged row into segments.
+    pub async fn flush(&self) -> Result<FlushStats> {
+        let _m = self.maintenance.lock().await;
+        let generation = self.writer.rotate().await?;
+        let parts = self.buffer.lock().up_to(generation);
+        let mut added = Vec::new();
+        let mut stats = FlushStats::default();
+        for (i, (key, batches)) in parts.into_iter().enumerate() {
+            let ds = self.dataset(&key.dataset)?.clone();
+            let rel = format!(
+                "{}/{generation:016x}-{i:04}.parquet",
+                segment::partition_dir(&key)
+            );
+            let seg = self.write_segment(ds, key, batches, rel).await?;
+            stats.segments += 1;
+            stats.rows += seg.rows as usize;
+            stats.bytes += seg.bytes as usize;
+            added.push(seg);
+        }
+        {
+            let _v = self.view.write().await;
+            catalog::commit(&self.meta, &added, &[], Some(generation))?;
+            self.buffer.lock().remove_up_to(generation);
+        }
+        for (g, path) in wal::list(&self.wal_dir)? {
+            if g <= generation {
+                std::fs::remove_file(path)?;
+            }
+        }
+        if stats.segments > 0 {
+            tracing::debug!(
+                segments = stats.segments,
+                rows = stats.rows,
+                bytes = stats.bytes,
+                "lake flushed"
+            );
+        }
+        Ok(stats)
+    }
+
+    async fn write_segment(
+        &self,
+        ds: Arc<dyn Dataset>,
+        key: PartitionKey,
+        batches: Vec<datafusion::arrow::record_batch::RecordBatch>,
+        rel: String,
+    ) -> Result<Segment> {
+        let (sorted, bytes) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let sorted = segment::sorted(&ds.schema(), ds.time_column(), &batches)?;
+            let bytes = segment::encode(&sorted)?;
+            Ok((sorted, bytes))
+        })
+        .await
+        .map_err(|e| Error::Wal(e.to_string()))??;
+        let len = bytes.len();
+        self.store
+            .store
+            .put(&self.store.object_path(&rel), bytes.into())
+            .await?;
+        let time_column = self.dataset(&key.dataset)?.time_column();
+        segment::describe(&key, rel, &sorted, time_column, len)
+    }
+
+    /// Merges partitions that gathered many small segments into one segment each.
+    pub async fn compact(&self) -> Result<usize> {
+        let _m = self.maintenance.lock().await;
+        let mut groups: BTreeMap<PartitionKey, Vec<Segment>> = BTreeMap::new();
+        for s in catalog::all_segments(&self.meta)? {
+            let key = PartitionKey {
+                dataset: s.dataset.clone(),
+                account: s.account.clone(),
+                region: s.region.clone(),
+                hour: s.hour,
+            };
+            groups.entry(key).or_default().push(s);
+        }
+        let mut merged = 0;
+        for (key, segs) in groups {
+            if segs.len() < self.options.compact_segments {
+                continue;
+            }
+            let mut batches = Vec::new();
+            for s in &segs {
+                batches.extend(self.read_segment(&s.path).await?);
+            }
+            let ds = self.dataset(&key.dataset)?.clone();
+            let stamp = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+            let rel = format!("{}/c{stamp:016x}.parquet", segment::partition_dir(&key));
+            let seg = self.write_segment(ds, key, batches, rel).await?;
+            let removed: Vec<String> = segs.iter().map(|s| s.path.clone()).collect();
+            {
+                let _v = self.view.write().await;
+                catalog::commit(&self.meta, &[seg], &removed, None)?;
+            }
+            let now = Instant::now();
+            self.pending_deletes
+                .lock()
+                .extend(removed.into_iter().map(|p| (now, p)));
+            merged += 1;
+        }
+        self.delete_expired().await?;
+        Ok(merged)
+    }
+
+    async fn read_segment(
+        &self,
+        rel: &str,
+    ) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>> {
+        let bytes = self
+            .store
+            .store
+            .get(&self.store.object_path(rel))
+            .await?
+            .bytes()
+            .await?;
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let reader =
+                datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                    bytes,
+                )
+                .map_err(|e| Error::Parquet(e.to_string()))?
+                .build()
+                .map_err(|e| Error::Parquet(e.to_string()))?;
+            reader
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Error::Arrow(e.to_string()))
+        })
+        .await
+        .map_err(|e| Error::Wal(e.to_string()))?
+    }
+
+    async fn delete_expired(&self) -> Result<()> {
+        let due: Vec<String> = {
+            let mut pending = self.pending_deletes.lock();
+            let grace = self.options.delete_grace;
+            let (due, keep): (Vec<_>, Vec<_>) =
+                pending.drain(..).partition(|(t, _)| t.elapsed() >= grace);
+            *pending = keep;
+            due.into_iter().map(|(_, p)| p).collect()
+        };
+        for p in due {
+            match self.store.store.delete(&self.store.object_path(&p)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops whole hourly partitions of a dataset older than `days`.
+    pub async fn retain(&self, dataset: &str, days: u32) -> Result<usize> {
+        let _m = self.maintenance.lock().await;
+        let cutoff_hour = (chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
+            .timestamp()
+            .div_euclid(3600);
+        let old: Vec<String> = catalog::all_segments(&self.meta)?
+            .into_iter()
+            .filter(|s| s.dataset == dataset && s.hour < cutoff_hour)
+            .map(|s| s.path)
+            .collect();
+        {
+            let _v = self.view.write().await;
+            catalog::commit(&self.meta, &[], &old, None)?;
+            self.buffer.lock().remove_before(dataset, cutoff_hour);
+        }
+        let now = Instant::now();
+        let n = old.len();
+        self.pending_deletes
+            .lock()
+            .extend(old.into_iter().map(|p| (now, p)));
+        self.delete_expired().await?;
+        Ok(n)
+    }
+
+    /// Segment files that no catalog entry names (a crash between writing a segment and
+    /// committing it) are removed; their rows are still in the WAL.
+    async fn remove_orphans(&self) -> Result<()> {
+        use futures::TryStreamExt;
+        let known: std::collections::HashSet<String> = catalog::all_segments(&self.meta)?
+            .into_iter()
+            .map(|s| self.store.object_path(&s.path).to_string())
+            .collect();
+        let prefix = self.store.object_path("");
+        let prefix = if self.store.root.is_empty() {
+            None
+        } else {
+            Some(&prefix)
+        };
+        let objects: Vec<_> = self.store.store.list(prefix).try_collect().await?;
+        for o in objects {
+            let p = o.location.to_string();
+            if p.ends_with(".parquet") && !known.contains(&p) {
+                tracing::warn!(path = %p, "removing segment not in the catalog");
+                self.store.store.delete(&o.location).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs flushes on the interval and when the buffer grows, then compaction.
+    pub fn spawn_maintenance(
+        self: &Arc<Self>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let lake = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(lake.options.flush_interval) => {}
+                    _ = lake.flush_wanted.notified() => {}
+                    _ = stop.changed() => break,
+                }
+                if let Err(e) = lake.flush().await {
+                    tracing::error!(error = %e, "lake flush failed");
+                }
+                if let Err(e) = lake.compact().await {
+                    tracing::error!(error = %e, "lake compaction failed");
+                }
+            }
+        })
+    }
+
+    /// Stops the WAL writer after every queued append is durable.
+    pub fn close(&self) {
+        self.writer.close();
+    }
+
+    /// A consistent snapshot of one account's segments and buffered rows for a dataset.
+    pub async fn snapshot(
+        &self,
+        dataset: &str,
+        account: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<table::ScopedTable> {
+        let ds = self.dataset(dataset)?;
+        let _v = self.view.read().await;
+        let segments = catalog::segments(&self.meta, dataset, account, from, to)?;
+        let buffered = self
+            .buffer
+            .lock()
+            .batches(dataset, account)
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect();
+        Ok(table::ScopedTable {
+            schema: ds.schema(),
+            time_column: ds.time_column(),
+            store: self.store.clone(),
+            segments,
+            buffered,
+        })
+    }
+
+    pub fn buffered_rows(&self) -> usize {
+        self.buffer.lock().rows()
+    }
+}
+
+/// Splits rows by hour and converts each group to a batch.
+fn prepare(
+    ds: &dyn Dataset,
+    account: &str,
+    region: &str,
+    rows: &[serde_json::Value],
+) -> Result<Prepared> {
+    let mut by_hour: BTreeMap<i64, Vec<&serde_json::Value>> = BTreeMap::new();
+    for r in rows {
+        let hour = ds.row_time(r)?.timestamp().div_euclid(3600);
+        by_hour.entry(hour).or_default().push(r);
+    }
+    let mut prepared = Prepared::default();
+    for (hour, group) in by_hour {
+        let key = PartitionKey {
+            dataset: ds.name().to_owned(),
+            account: account.to_owned(),
+            region: region.to_owned(),
+            hour,
+        };
+        prepared
+            .batches
+            .push((key, ds.to_batch(account, region, &group)?));
+    }
+    Ok(prepared)
+}

@@ -1,0 +1,349 @@
+//! The lake through its public API: durability across reopen, torn WAL tails, visibility
+//! of unflushed rows, flush/compaction/retention, account isolation, both stores.
+
+use serde_json::json;
+use sightline_core::Scope;
+use sightline_lake::store::SegmentStore;
+use sightline_lake::{Lake, Options};
+use sightline_meta::Meta;
+use std::sync::Arc;
+
+fn record(account: &str, i: usize, name: &str, time: &str) -> serde_json::Value {
+    json!({
+        "eventVersion": "1.11",
+        "userIdentity": {"type": "IAMUser", "userName": "alice", "arn": format!("arn:aws:iam::{account}:user/alice"), "accessKeyId": "AKIAEXAMPLE"},
+        "eventTime": time,
+        "eventSource": "iam.amazonaws.com",
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "127.0.0.1",
+        "requestID": format!("req-{i}"),
+        "eventID": format!("00000000-0000-0000-0000-{i:012}"),
+        "readOnly": name.starts_with("Get") || name.starts_with("List"),
+        "resources": [{"ARN": format!("arn:aws:iam::{account}:user/u{i}")}],
+        "recipientAccountId": account,
+    })
+}
+
+async fn open(dir: &std::path::Path, store: SegmentStore) -> Arc<Lake> {
+    let meta = Arc::new(Meta::open(dir).unwrap());
+    Lake::open(
+        dir,
+        store,
+        meta,
+        Options {
+            compact_segments: 3,
+            delete_grace: std::time::Duration::ZERO,
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn count(lake: &Lake, account: &str, filter: &str) -> i64 {
+    let out = lake
+        .sql(
+            account,
+            &format!("SELECT count(*) AS n FROM audit_events {filter}"),
+        )
+        .await
+        .unwrap();
+    out.json_rows().unwrap()[0]["n"].as_i64().unwrap()
+}
+
+const A: &str = "111111111111";
+const B: &str = "222222222222";
+
+#[tokio::test]
+async fn acknowledged_rows_are_visible_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let scope = Scope::new(A, "us-east-1");
+    {
+        let lake = open(
+            dir.path(),
+            SegmentStore::local(&dir.path().join("seg")).unwrap(),
+        )
+        .await;
+        let rows = (0..10)
+            .map(|i| record(A, i, "CreateUser", "2026-11-26T10:15:00Z"))
+            .collect();
+        lake.append("audit_events", &scope, rows).await.unwrap();
+        assert_eq!(count(&lake, A, "").await, 10, "visible before any flush");
+        lake.flush().await.unwrap();
+        let rows = (10..15)
+            .map(|i| record(A, i, "GetUser", "2026-11-26T11:01:00Z"))
+            .collect();
+        lake.append("audit_events", &scope, rows).await.unwrap();
+        assert_eq!(
+            count(&lake, A, "").await,
+            15,
+            "segments and buffer together"
+        );
+        lake.close();
+    }
+    // Reopen: the flushed rows come from segments, the others from the WAL, none twice.
+    let lake = open(
+        dir.path(),
+        SegmentStore::local(&dir.path().join("seg")).unwrap(),
+    )
+    .await;
+    assert_eq!(count(&lake, A, "").await, 15);
+    assert_eq!(count(&lake, A, "WHERE event_name = 'GetUser'").await, 5);
+    lake.flush().await.unwrap();
+    assert_eq!(count(&lake, A, "").await, 15);
+    assert_eq!(lake.buffered_rows(), 0);
+}
+
+#[tokio::test]
+async fn a_torn_wal_tail_is_cut_and_earlier_rows_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let scope = Scope::new(A, "us-east-1");
+    {
+        let lake = open(
+            dir.path(),
+            SegmentStore::local(&dir.path().join("seg")).unwrap(),
+        )
+        .await;
+        for i in 0..3 {
+            lake.append(
+                "audit_events",
+                &scope,
+                vec![record(A, i, "CreateUser", "2026-11-26T10:15:00Z")],
+            )
+            .await
+            .unwrap();
+        }
+        lake.close();
+    }
+    let wal_dir = dir.path().join("lake").join("wal");
+    let (_, path) = sightline_lake::wal::list(&wal_dir).unwrap().pop().unwrap();
+    let mut data = std::fs::read(&path).unwrap();
+    let full = data.len();
+    data.extend_from_slice(&[0x41, 0x57, 0x4c, 0x53, 0xff, 0x00]);
+    std::fs::write(&path, &data).unwrap();
+    let lake = open(
+        dir.path(),
+        SegmentStore::local(&dir.path().join("seg")).unwrap(),
+    )
+    .await;
+    assert_eq!(count(&lake, A, "").await, 3);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len() as usize,
+        full,
+        "the torn bytes were cut"
+    );
+}
+
+#[tokio::test]
+async fn accounts_never_see_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = open(dir.path(), SegmentStore::memory()).await;
+    lake.append(
+        "audit_events",
+        &Scope::new(A, "us-east-1"),
+        vec![record(A, 1, "CreateUser", "2026-11-26T10:00:00Z")],
+    )
+    .await
+    .unwrap();
+    lake.append(
+        "audit_events",
+        &Scope::new(B, "eu-west-1"),
+        vec![record(B, 2, "DeleteUser", "2026-11-26T10:00:00Z")],
+    )
+    .await
+    .unwrap();
+    lake.flush().await.unwrap();
+    lake.append(
+        "audit_events",
+        &Scope::new(B, "us-east-1"),
+        vec![record(B, 3, "DeleteUser", "2026-11-26T10:05:00Z")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(count(&lake, A, "").await, 1);
+    assert_eq!(count(&lake, B, "").await, 2);
+    // A row cannot claim another account: the account column comes from the scope.
+    lake.append(
+        "audit_events",
+        &Scope::new(A, "us-east-1"),
+        vec![record(B, 4, "Sneaky", "2026-11-26T10:06:00Z")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(count(&lake, B, "").await, 2);
+    assert_eq!(
+        count(&lake, A, &format!("WHERE account_id = '{B}'")).await,
+        0
+    );
+    let out = lake
+        .sql(A, "SELECT DISTINCT account_id FROM audit_events")
+        .await
+        .unwrap();
+    assert_eq!(out.json_rows().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn time_filters_prune_and_stay_correct() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = open(
+        dir.path(),
+        SegmentStore::local(&dir.path().join("seg")).unwrap(),
+    )
+    .await;
+    let scope = Scope::new(A, "us-east-1");
+    for (h, n) in [(8, 4), (9, 6), (10, 3)] {
+        let rows = (0..n)
+            .map(|i| {
+                record(
+                    A,
+                    h * 100 + i,
+                    "ListUsers",
+                    &format!("2026-11-26T{h:02}:30:00Z"),
+                )
+            })
+            .collect();
+        lake.append("audit_events", &scope, rows).await.unwrap();
+        lake.flush().await.unwrap();
+    }
+    assert_eq!(
+        count(
+            &lake,
+            A,
+            "WHERE event_time >= TIMESTAMP '2026-11-26T09:00:00Z'"
+        )
+        .await,
+        9
+    );
+    assert_eq!(count(&lake, A, "WHERE event_time BETWEEN TIMESTAMP '2026-11-26T09:00:00Z' AND TIMESTAMP '2026-11-26T09:59:59Z'").await, 6);
+    assert_eq!(
+        count(
+            &lake,
+            A,
+            "WHERE event_time < TIMESTAMP '2026-11-26T08:31:00Z'"
+        )
+        .await,
+        4
+    );
+}
+
+#[tokio::test]
+async fn compaction_merges_segments_and_retention_drops_old_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg_dir = dir.path().join("seg");
+    let lake = open(dir.path(), SegmentStore::local(&seg_dir).unwrap()).await;
+    let scope = Scope::new(A, "us-east-1");
+    for i in 0..4 {
+        lake.append(
+            "audit_events",
+            &scope,
+            vec![record(A, i, "CreateUser", "2026-11-26T10:15:00Z")],
+        )
+        .await
+        .unwrap();
+        lake.flush().await.unwrap();
+    }
+    let files = |d: &std::path::Path| {
+        walk(d)
+            .into_iter()
+            .filter(|p| p.ends_with(".parquet"))
+            .count()
+    };
+    assert_eq!(files(&seg_dir), 4);
+    assert_eq!(lake.compact().await.unwrap(), 1);
+    lake.compact().await.unwrap(); // deletes what the first pass replaced
+    assert_eq!(files(&seg_dir), 1);
+    assert_eq!(count(&lake, A, "").await, 4);
+
+    let old = (chrono::Utc::now() - chrono::Duration::days(40))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    lake.append("audit_events", &scope, vec![record(A, 99, "OldCall", &old)])
+        .await
+        .unwrap();
+    lake.flush().await.unwrap();
+    let recent = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    lake.append(
+        "audit_events",
+        &scope,
+        vec![record(A, 100, "NewCall", &recent)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        lake.retain("audit_events", 30).await.unwrap(),
+        1,
+        "only the 40-day-old partition"
+    );
+    assert_eq!(count(&lake, A, "WHERE event_name = 'OldCall'").await, 0);
+    assert_eq!(count(&lake, A, "WHERE event_name = 'NewCall'").await, 1);
+}
+
+#[tokio::test]
+async fn segments_are_hive_partitioned_parquet_sorted_by_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg_dir = dir.path().join("seg");
+    let lake = open(dir.path(), SegmentStore::local(&seg_dir).unwrap()).await;
+    let scope = Scope::new(A, "us-east-1");
+    let rows = vec![
+        record(A, 2, "B", "2026-11-26T10:20:00Z"),
+        record(A, 1, "A", "2026-11-26T10:10:00Z"),
+        record(A, 3, "C", "2026-11-26T10:30:00Z"),
+    ];
+    lake.append("audit_events", &scope, rows).await.unwrap();
+    lake.flush().await.unwrap();
+    let files: Vec<String> = walk(&seg_dir)
+        .into_iter()
+        .filter(|p| p.ends_with(".parquet"))
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert!(
+        files[0].contains(
+            "audit_events/account=111111111111/region=us-east-1/date=2026-11-26/hour=10/"
+        ),
+        "{}",
+        files[0]
+    );
+    let out = lake
+        .sql(A, "SELECT event_name FROM audit_events")
+        .await
+        .unwrap();
+    let names: Vec<String> = out
+        .json_rows()
+        .unwrap()
+        .iter()
+        .map(|r| r["event_name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["A", "B", "C"]);
+}
+
+#[tokio::test]
+async fn sql_errors_and_writes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = open(dir.path(), SegmentStore::memory()).await;
+    let err = lake.sql(A, "SELEC 1").await.unwrap_err().to_string();
+    assert!(err.contains("Line: 1, Column"), "{err}");
+    assert!(lake.sql(A, "DROP TABLE audit_events").await.is_err());
+    assert!(lake.sql(A, "CREATE TABLE x AS SELECT 1").await.is_err());
+    assert!(
+        lake.sql(A, "SELECT nope FROM audit_events")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("nope")
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    out
+}

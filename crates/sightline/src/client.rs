@@ -1,0 +1,185 @@
+//! Finds the endpoint, region and credentials the way the AWS CLI does, and makes one
+//! signed awsJson call.
+
+use anyhow::{Context, Result, anyhow, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use sightline_wire::sigv4::{self, Credential};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub endpoint: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret: String,
+    pub session_token: Option<String>,
+}
+
+/// Sections of an INI file (AWS shared credentials/config format).
+fn read_ini(path: &PathBuf) -> HashMap<String, HashMap<String, String>> {
+    let mut out: HashMap<String, HashMap<String, String>> = HashMap::new();
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return out;
+    };
+    let mut section = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = s.trim().to_owned();
+        } else if let Some((k, v)) = line.split_once('=') {
+            out.entry(section.clone())
+                .or_default()
+                .insert(k.trim().to_owned(), v.trim().to_owned());
+        }
+    }
+    out
+}
+
+fn home_file(var: &str, rel: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(rel),
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Profile {
+    /// Flags first, then the `AWS_*` variables, then the shared files.
+    pub fn discover(
+        endpoint: Option<String>,
+        profile: Option<String>,
+        region: Option<String>,
+    ) -> Result<Profile> {
+        let name = profile
+            .or_else(|| env("AWS_PROFILE"))
+            .unwrap_or_else(|| "default".into());
+        let endpoint = endpoint
+            .or_else(|| env("AWS_ENDPOINT_URL"))
+            .unwrap_or_else(|| "http://127.0.0.1:4566".into());
+        let config = read_ini(&home_file("AWS_CONFIG_FILE", ".aws/config"));
+        let config_section = if name == "default" {
+            "default".to_owned()
+        } else {
+            format!("profile {name}")
+        };
+        let region = region
+            .or_else(|| env("AWS_REGION"))
+            .or_else(|| env("AWS_DEFAULT_REGION"))
+            .or_else(|| {
+                config
+                    .get(&config_section)
+                    .and_then(|s| s.get("region"))
+                    .cloned()
+            })
+            .unwrap_or_else(|| "us-east-1".into());
+        let (access_key_id, secret, session_token) = match (
+            env("AWS_ACCESS_KEY_ID"),
+            env("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Some(k), Some(s)) => (k, s, env("AWS_SESSION_TOKEN")),
+            _ => {
+                let creds = read_ini(&home_file(
+                    "AWS_SHARED_CREDENTIALS_FILE",
+                    ".aws/credentials",
+                ));
+                let section = creds
+                    .get(&name)
+                    .or_else(|| config.get(&config_section))
+                    .ok_or_else(|| anyhow!("no credentials for profile '{name}' (set AWS_ACCESS_KEY_ID or AWS_SHARED_CREDENTIALS_FILE)"))?;
+                let get = |k: &str| section.get(k).cloned();
+                (
+                    get("aws_access_key_id")
+                        .context("aws_access_key_id missing from the credentials file")?,
+                    get("aws_secret_access_key")
+                        .context("aws_secret_access_key missing from the credentials file")?,
+                    get("aws_session_token"),
+                )
+            }
+        };
+        Ok(Profile {
+            endpoint,
+            region,
+            access_key_id,
+            secret,
+            session_token,
+        })
+    }
+}
+
+/// The result of a call: the HTTP status and the parsed JSON body.
+pub struct Answer {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+/// POSTs one awsJson1_1 operation, signed with SigV4 for `service`.
+pub async fn call_json(
+    p: &Profile,
+    service: &str,
+    target: &str,
+    body: &serde_json::Value,
+) -> Result<Answer> {
+    let url: http::Uri = p
+        .endpoint
+        .parse()
+        .with_context(|| format!("invalid endpoint URL '{}'", p.endpoint))?;
+    if url.scheme_str() == Some("https") {
+        bail!("https endpoints are not supported by this client yet; use http on loopback");
+    }
+    let host = url.host().context("endpoint URL has no host")?.to_owned();
+    let port = url.port_u16().unwrap_or(80);
+    let authority = match url.port_u16() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.clone(),
+    };
+    let payload = serde_json::to_vec(body)?;
+    let mut headers = http::HeaderMap::new();
+    headers.insert("host", authority.parse()?);
+    headers.insert("content-type", "application/x-amz-json-1.1".parse()?);
+    headers.insert("x-amz-target", target.parse()?);
+    if let Some(t) = &p.session_token {
+        headers.insert("x-amz-security-token", t.parse()?);
+    }
+    let now = chrono::Utc::now();
+    let cred = Credential {
+        access_key_id: p.access_key_id.clone(),
+        date: now.format("%Y%m%d").to_string(),
+        region: p.region.clone(),
+        service: service.to_owned(),
+    };
+    sigv4::sign(
+        &http::Method::POST,
+        "/",
+        "",
+        &mut headers,
+        &payload,
+        &cred,
+        &p.secret,
+        now,
+    );
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .with_context(|| format!("cannot reach {}", p.endpoint))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let mut req = http::Request::builder().method("POST").uri("/");
+    for (k, v) in headers.iter() {
+        req = req.header(k, v);
+    }
+    let resp = sender
+        .send_request(req.body(Full::new(Bytes::from(payload)))?)
+        .await?;
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await?.to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    Ok(Answer { status, body })
+}
