@@ -1,8 +1,9 @@
 """Fixtures of the Sightline conformance suite.
 
 `server` is one fresh Sightline for the whole session (tmp data dir, free port);
-`server_factory` starts dedicated servers (restart tests, special flags). Every server is
-stopped with SIGTERM at teardown and must exit 0.
+`module_server` is one fresh Sightline per test module; `server_factory` starts dedicated
+servers (restart tests, special flags). Every server still running at teardown is stopped
+with SIGTERM and must exit 0 (a server a test killed on purpose is not running any more).
 """
 
 from __future__ import annotations
@@ -33,6 +34,20 @@ def server(tmp_path_factory):
     """The shared Sightline server: `.env` for `aws` subprocesses, `.client()` /
     `.session()` for boto3, `.root` for the management account root credentials."""
     base = tmp_path_factory.mktemp("sightline")
+    srv = SightlineServer(base / "data", base / "logs")
+    try:
+        srv.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield srv
+    _stop_and_check(srv)
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory):
+    """A fresh Sightline for one test module, for modules that need to know every event
+    of the account they look at (the shared server collects the other modules' calls)."""
+    base = tmp_path_factory.mktemp("sightline-module")
     srv = SightlineServer(base / "data", base / "logs")
     try:
         srv.start()

@@ -8,7 +8,9 @@ import the plain helpers from this module.
 from __future__ import annotations
 
 import configparser
+import csv
 import datetime as dt
+import io
 import json
 import os
 import re
@@ -550,6 +552,137 @@ def create_member_account(org, prefix: str = "member") -> str:
 
 def org_role_arn(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole"
+
+
+# --------------------------------------------------------------------------- sightline query
+
+
+class QueryError(AssertionError):
+    """A failed `sightline query`; `code` is the AWS error code printed on stderr."""
+
+    def __init__(self, argv: list, returncode: int, stdout: str, stderr: str):
+        self.argv = argv
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        match = ERROR_CODE_RE.search(stderr)
+        self.code = match.group(1) if match else None
+        super().__init__(
+            f"sightline {' '.join(argv)} exited {returncode}\nstdout: {stdout}\nstderr: {stderr}"
+        )
+
+
+def _query_env(target) -> dict:
+    """`target` is a SightlineServer (acting as its management root) or an env dict."""
+    if isinstance(target, SightlineServer):
+        return target.env
+    return dict(target)
+
+
+def query_raw(target, sql: str, fmt: Optional[str] = "json", extra_args: Iterable[str] = (),
+              timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run `sightline query` and return the finished process, whatever its exit status."""
+    argv = ["query"]
+    if fmt is not None:
+        argv += ["--format", fmt]
+    argv += [str(a) for a in extra_args]
+    argv.append(sql)
+    return subprocess.run(
+        [sightline_bin(), *argv],
+        env=_query_env(target),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def query(target, sql: str, fmt: str = "json", extra_args: Iterable[str] = (), timeout: float = 60):
+    """Run `sightline query --format fmt SQL` with the server's (or the given) environment.
+
+    Returns the rows: a list of dicts for json (one JSON object per line) and csv (keyed
+    by the header), the printed text for table. Raises QueryError on a non-zero exit.
+    """
+    proc = query_raw(target, sql, fmt, extra_args, timeout)
+    if proc.returncode != 0:
+        raise QueryError(proc.args[1:], proc.returncode, proc.stdout, proc.stderr)
+    if fmt == "json":
+        return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    if fmt == "csv":
+        return list(csv.DictReader(io.StringIO(proc.stdout)))
+    return proc.stdout
+
+
+def query_error(target, sql: str, code: str, extra_args: Iterable[str] = ()) -> QueryError:
+    """Run `sightline query` expecting exit 1 with exactly the AWS error `code`."""
+    proc = query_raw(target, sql, "json", extra_args)
+    err = QueryError(proc.args[1:], proc.returncode, proc.stdout, proc.stderr)
+    assert proc.returncode == 1, f"expected exit 1 with {code}: {err}"
+    assert err.code == code, f"expected error code {code}, got {err.code}: {err}"
+    assert proc.stdout == "", f"a failed query printed rows: {proc.stdout!r}"
+    return err
+
+
+def sql_str(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def audit_records(target, request_id: str) -> list:
+    """Every CloudTrail record of a request id, through `sightline query`."""
+    rows = query(target, f"SELECT record FROM audit_events WHERE request_id = {sql_str(request_id)}")
+    return [json.loads(r["record"]) for r in rows]
+
+
+def audit_record(target, request_id: str) -> dict:
+    """The one CloudTrail record of a request id (asserts there is exactly one)."""
+    found = audit_records(target, request_id)
+    assert len(found) == 1, f"expected exactly one record for {request_id}, got {len(found)}: {found}"
+    return found[0]
+
+
+def request_id_of(response) -> str:
+    """The request id of a boto3 response, a ClientError, or a raw requests.Response."""
+    if isinstance(response, ClientError):
+        response = response.response
+    if isinstance(response, requests.Response):
+        for header in ("x-amzn-RequestId", "x-amz-request-id"):
+            if header in response.headers:
+                return response.headers[header]
+        raise AssertionError(f"no request id header in {dict(response.headers)}")
+    return response["ResponseMetadata"]["RequestId"]
+
+
+def lookup_all(cloudtrail, **kwargs) -> list:
+    """Every event of a LookupEvents query, following NextToken (boto3)."""
+    events = []
+    token = None
+    while True:
+        args = dict(kwargs)
+        if token:
+            args["NextToken"] = token
+        page = cloudtrail.lookup_events(**args)
+        events.extend(page["Events"])
+        token = page.get("NextToken")
+        if not token:
+            return events
+
+
+def event_request_id(event: dict) -> str:
+    """The requestID of a LookupEvents event's CloudTrailEvent."""
+    return json.loads(event["CloudTrailEvent"])["requestID"]
+
+
+# --------------------------------------------------------------------------- the lake on disk
+
+
+def segment_files(srv: "SightlineServer", dataset: str = "audit_events") -> list:
+    root = srv.data_dir / "lake" / "segments" / dataset
+    return sorted(root.rglob("*.parquet")) if root.exists() else []
+
+
+def wal_files(srv: "SightlineServer") -> list:
+    root = srv.data_dir / "lake" / "wal"
+    return sorted(root.glob("wal-*.log")) if root.exists() else []
 
 
 def utcnow() -> dt.datetime:

@@ -71,6 +71,8 @@ pub struct Options {
     pub compact_segments: usize,
     /// Replaced segments are deleted this long after, so running queries finish.
     pub delete_grace: Duration,
+    /// Drop hourly partitions older than this many days (all datasets); None keeps all.
+    pub retention_days: Option<u32>,
 }
 
 impl Default for Options {
@@ -80,6 +82,7 @@ impl Default for Options {
             flush_rows: 500_000,
             compact_segments: 8,
             delete_grace: Duration::from_secs(60),
+            retention_days: None,
         }
     }
 }
@@ -433,6 +436,23 @@ impl Lake {
                 }
                 if let Err(e) = lake.compact().await {
                     tracing::error!(error = %e, "lake compaction failed");
+                }
+                if let Some(days) = lake.options.retention_days {
+                    let names: Vec<&'static str> = lake.datasets().map(|d| d.name()).collect();
+                    for name in names {
+                        match lake.retain(name, days).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(
+                                dataset = name,
+                                segments = n,
+                                days,
+                                "retention dropped partitions"
+                            ),
+                            Err(e) => {
+                                tracing::error!(error = %e, dataset = name, "retention failed")
+                            }
+                        }
+                    }
                 }
             }
         })

@@ -9,9 +9,15 @@ pub struct LakeAuditSink(pub Arc<Lake>);
 
 #[async_trait]
 impl AuditSink for LakeAuditSink {
-    async fn record(&self, scope: &Scope, record: serde_json::Value) -> Result<()> {
+    async fn record(
+        &self,
+        scope: &Scope,
+        time: chrono::DateTime<chrono::Utc>,
+        record: serde_json::Value,
+    ) -> Result<()> {
+        let row = crate::datasets::audit::row(time, record);
         self.0
-            .append(crate::datasets::audit::NAME, scope, vec![record])
+            .append(crate::datasets::audit::NAME, scope, vec![row])
             .await
             .map_err(|e| Error::Storage(e.to_string()))
     }

@@ -51,8 +51,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How often buffered telemetry is written to Parquet segments.
     pub lake_flush_seconds: u64,
-    /// Where segments live: empty for `DATA_DIR/lake/segments`, or `file:///dir`, `memory://`.
+    /// Where segments live: empty for `DATA_DIR/lake/segments`, or `file:///dir`, `memory://`, `s3://bucket/prefix`.
     pub lake_store: String,
+    /// Drop telemetry partitions older than this many days.
+    pub lake_retention_days: Option<u32>,
 }
 
 impl Default for Config {
@@ -67,6 +69,7 @@ impl Default for Config {
             max_body_bytes: 20 << 20,
             lake_flush_seconds: 60,
             lake_store: String::new(),
+            lake_retention_days: None,
         }
     }
 }
@@ -120,6 +123,7 @@ pub async fn start(config: Config) -> Result<Running> {
     let store = sightline_lake::store::SegmentStore::from_url(&config.lake_store, &data_dir)?;
     let lake_options = sightline_lake::Options {
         flush_interval: std::time::Duration::from_secs(config.lake_flush_seconds.max(1)),
+        retention_days: config.lake_retention_days,
         ..sightline_lake::Options::default()
     };
     let lake = sightline_lake::Lake::open(&data_dir, store, meta.clone(), lake_options).await?;

@@ -386,10 +386,11 @@ async fn audit_then(
     def: &sightline_wire::ServiceDef,
 ) -> WireResponse {
     let request_id = parts.request_id.to_owned();
+    let time = parts.time;
     let record = record::build(parts);
     match state
         .audit
-        .record(&Scope::new(account, region), record)
+        .record(&Scope::new(account, region), time, record)
         .await
     {
         Ok(()) => resp,

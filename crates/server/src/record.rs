@@ -130,7 +130,8 @@ pub fn build(p: RecordParts<'_>) -> J {
     let resources: Vec<J> = p
         .resources
         .iter()
-        .filter(|r| r.starts_with("arn:"))
+        // Listing calls act on a collection (`…:user/`), not on a named resource.
+        .filter(|r| r.starts_with("arn:") && !r.ends_with('/') && !r.ends_with('*'))
         .map(|arn| {
             let account = arn.split(':').nth(4).unwrap_or("");
             json!({ "ARN": arn, "accountId": if account.is_empty() { p.recipient_account } else { account } })

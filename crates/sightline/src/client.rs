@@ -58,6 +58,8 @@ impl Profile {
         profile: Option<String>,
         region: Option<String>,
     ) -> Result<Profile> {
+        // As in the aws CLI, an explicit --profile wins over key variables.
+        let explicit_profile = profile.is_some();
         let name = profile
             .or_else(|| env("AWS_PROFILE"))
             .unwrap_or_else(|| "default".into());
@@ -80,10 +82,12 @@ impl Profile {
                     .cloned()
             })
             .unwrap_or_else(|| "us-east-1".into());
-        let (access_key_id, secret, session_token) = match (
-            env("AWS_ACCESS_KEY_ID"),
-            env("AWS_SECRET_ACCESS_KEY"),
-        ) {
+        let env_keys = if explicit_profile {
+            (None, None)
+        } else {
+            (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
+        };
+        let (access_key_id, secret, session_token) = match env_keys {
             (Some(k), Some(s)) => (k, s, env("AWS_SESSION_TOKEN")),
             _ => {
                 let creds = read_ini(&home_file(
@@ -145,6 +149,10 @@ pub async fn call_json(
     headers.insert("host", authority.parse()?);
     headers.insert("content-type", "application/x-amz-json-1.1".parse()?);
     headers.insert("x-amz-target", target.parse()?);
+    headers.insert(
+        "user-agent",
+        concat!("sightline-cli/", env!("CARGO_PKG_VERSION")).parse()?,
+    );
     if let Some(t) = &p.session_token {
         headers.insert("x-amz-security-token", t.parse()?);
     }

@@ -68,9 +68,12 @@ struct ServerArgs {
     /// Seconds between flushes of buffered telemetry into Parquet segments.
     #[arg(long, default_value_t = 60)]
     lake_flush_seconds: u64,
-    /// Segment store: empty for DATA_DIR/lake/segments, or file:///dir, memory://.
+    /// Segment store: empty for DATA_DIR/lake/segments, or file:///dir, memory://, s3://bucket/prefix.
     #[arg(long, default_value = "")]
     lake_store: String,
+    /// Drop audit and telemetry partitions older than this many days (default: keep all).
+    #[arg(long)]
+    lake_retention_days: Option<u32>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -105,6 +108,7 @@ fn main() -> anyhow::Result<()> {
                     max_body_bytes: a.max_body_bytes,
                     lake_flush_seconds: a.lake_flush_seconds,
                     lake_store: a.lake_store,
+                    lake_retention_days: a.lake_retention_days,
                 })
                 .await?;
                 let stop = running.shutdown_handle();

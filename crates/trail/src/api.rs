@@ -108,7 +108,9 @@ fn lookup_from(r: &LookupEventsIn) -> Result<Lookup, Error> {
         .start_time
         .map(|t| t.0)
         .unwrap_or(now - chrono::Duration::days(HISTORY_DAYS));
-    if start > end {
+    // Only an explicit pair can be contradictory; a StartTime past the defaulted end
+    // (now) simply matches nothing yet.
+    if start > end && r.end_time.is_some() {
         return Err(Error::InvalidTimeRange(
             "Start time must be before end time.".into(),
         ));
@@ -122,11 +124,18 @@ fn lookup_from(r: &LookupEventsIn) -> Result<Lookup, Error> {
             )));
         }
     };
+    let fingerprint = format!(
+        "{:?}|{:?}|{:?}",
+        attribute,
+        r.start_time.map(|t| t.0.timestamp_millis()),
+        r.end_time.map(|t| t.0.timestamp_millis())
+    );
     Ok(Lookup {
         attribute,
         start,
         end,
         max_results,
+        fingerprint,
     })
 }
 

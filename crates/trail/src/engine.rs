@@ -45,21 +45,6 @@ fn attribute_filter(a: &Attribute) -> Expr {
     }
 }
 
-impl Lookup {
-    /// Ties a token to the request it was issued for, as AWS requires.
-    fn fingerprint(&self, scope: &Scope) -> String {
-        let text = format!(
-            "{:?}|{}|{}|{}|{}",
-            self.attribute,
-            self.start.timestamp_millis(),
-            self.end.timestamp_millis(),
-            scope.account_id,
-            scope.region
-        );
-        hex::encode(&Sha256::digest(text.as_bytes())[..8])
-    }
-}
-
 pub fn encode_token(t: &PageToken) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(serde_json::to_vec(t).unwrap_or_default())
@@ -74,7 +59,8 @@ pub fn decode_token(s: &str) -> Result<PageToken> {
 
 impl Trail {
     pub async fn lookup(&self, scope: &Scope, q: &Lookup, token: Option<&str>) -> Result<Page> {
-        let fp = q.fingerprint(scope);
+        let fp = format!("{}|{}|{}", q.fingerprint, scope.account_id, scope.region);
+        let fp = hex::encode(&Sha256::digest(fp.as_bytes())[..8]);
         let after = match token {
             Some(t) => {
                 let t = decode_token(t)?;
@@ -87,7 +73,9 @@ impl Trail {
             }
             None => None,
         };
-        let (from, to) = (q.start.timestamp_millis(), q.end.timestamp_millis());
+        // Records carry whole-second eventTimes; the stored time is finer, so a bound
+        // covers its whole second, as it does on CloudTrail.
+        let (from, to) = (q.start.timestamp() * 1000, q.end.timestamp() * 1000 + 999);
         let table = self
             .lake
             .snapshot(audit::NAME, &scope.account_id, from, to)
@@ -111,10 +99,15 @@ impl Trail {
                     .and(col("event_id").lt(lit(t.id.clone())))),
             );
         }
+        // Phase one orders only the small key columns; the wide `record` column is read
+        // afterwards for the page's events alone.
+        let store = self.lake.store().clone();
         let df = ctx
             .read_table(Arc::new(table))
             .map_err(sightline_lake::Error::from)?
             .filter(filter)
+            .map_err(sightline_lake::Error::from)?
+            .select_columns(&["event_time", "event_id"])
             .map_err(sightline_lake::Error::from)?
             .sort(vec![
                 col("event_time").sort(false, false),
@@ -122,24 +115,53 @@ impl Trail {
             ])
             .map_err(sightline_lake::Error::from)?
             .limit(0, Some(q.max_results + 1))
-            .map_err(sightline_lake::Error::from)?
-            .select_columns(&["event_time", "event_id", "record"])
             .map_err(sightline_lake::Error::from)?;
         let batches = df.collect().await.map_err(sightline_lake::Error::from)?;
-        let mut rows: Vec<(i64, String, String)> = Vec::new();
+        let mut keys: Vec<(i64, String)> = Vec::new();
         for b in &batches {
             let times = b.column(0).as_primitive::<TimestampMillisecondType>();
             let ids = b.column(1).as_string::<i32>();
-            let recs = b.column(2).as_string::<i32>();
             for i in 0..b.num_rows() {
-                if times.is_null(i) {
-                    continue;
+                if !times.is_null(i) {
+                    keys.push((times.value(i), ids.value(i).to_owned()));
                 }
-                rows.push((
-                    times.value(i),
-                    ids.value(i).to_owned(),
-                    recs.value(i).to_owned(),
-                ));
+            }
+        }
+        let mut rows: Vec<(i64, String, String)> = Vec::with_capacity(keys.len());
+        if let (Some(newest), Some(oldest)) = (keys.first(), keys.last()) {
+            let (lo, hi) = (oldest.0, newest.0);
+            let table = self
+                .lake
+                .snapshot(audit::NAME, &scope.account_id, lo, hi)
+                .await?;
+            let ctx = SessionContext::new();
+            ctx.register_object_store(store.url.as_ref(), store.store.clone());
+            let ids: Vec<Expr> = keys.iter().map(|(_, id)| lit(id.clone())).collect();
+            let df = ctx
+                .read_table(Arc::new(table))
+                .map_err(sightline_lake::Error::from)?
+                .filter(
+                    col("region")
+                        .eq(lit(scope.region.clone()))
+                        .and(col("event_time").gt_eq(ts(lo)))
+                        .and(col("event_time").lt_eq(ts(hi)))
+                        .and(col("event_id").in_list(ids, false)),
+                )
+                .map_err(sightline_lake::Error::from)?
+                .select_columns(&["event_id", "record"])
+                .map_err(sightline_lake::Error::from)?;
+            let mut records = std::collections::HashMap::new();
+            for b in df.collect().await.map_err(sightline_lake::Error::from)? {
+                let ids = b.column(0).as_string::<i32>();
+                let recs = b.column(1).as_string::<i32>();
+                for i in 0..b.num_rows() {
+                    records.insert(ids.value(i).to_owned(), recs.value(i).to_owned());
+                }
+            }
+            for (t, id) in keys {
+                if let Some(r) = records.remove(&id) {
+                    rows.push((t, id, r));
+                }
             }
         }
         let next = if rows.len() > q.max_results {

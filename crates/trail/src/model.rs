@@ -57,6 +57,9 @@ pub struct Lookup {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub max_results: usize,
+    /// Identifies the request's parameters as the client sent them (defaulted times are
+    /// left out: they move with the clock), so a token is only valid for its request.
+    pub fingerprint: String,
 }
 
 /// Where the previous page stopped: events are ordered by (time, id), newest first.

@@ -49,6 +49,20 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
 
 pub struct AuditEvents;
 
+/// The stored row: the record and the call's precise time. A bare record is accepted too
+/// (its `eventTime` is then the time).
+pub fn row(time: DateTime<Utc>, record: J) -> J {
+    serde_json::json!({ "timeMillis": time.timestamp_millis(), "record": record })
+}
+
+/// The CloudTrail record of a row and its precise time, if the row carries one.
+fn unwrap(row: &J) -> (&J, Option<i64>) {
+    match (row.get("record"), row.get("timeMillis").and_then(J::as_i64)) {
+        (Some(r), Some(t)) => (r, Some(t)),
+        _ => (row, None),
+    }
+}
+
 fn s<'a>(v: &'a J, path: &[&str]) -> Option<&'a str> {
     let mut cur = v;
     for p in path {
@@ -118,6 +132,11 @@ impl Dataset for AuditEvents {
     }
 
     fn row_time(&self, row: &J) -> Result<DateTime<Utc>> {
+        let (row, precise) = unwrap(row);
+        if let Some(ms) = precise {
+            return DateTime::from_timestamp_millis(ms)
+                .ok_or_else(|| Error::InvalidRow(format!("invalid time {ms}")));
+        }
         let t = s(row, &["eventTime"])
             .ok_or_else(|| Error::InvalidRow("audit record without eventTime".into()))?;
         DateTime::parse_from_rfc3339(t)
@@ -137,9 +156,9 @@ impl Dataset for AuditEvents {
         let mut acct = StringBuilder::with_capacity(n, n * 12);
         let mut reg = StringBuilder::with_capacity(n, n * 9);
         let mut record = StringBuilder::with_capacity(n, n * 1024);
-        for &r in rows {
-            // Records with a sub-second eventTime keep their order through eventID only.
-            time.append_value(self.row_time(r)?.timestamp_millis());
+        for &row in rows {
+            time.append_value(self.row_time(row)?.timestamp_millis());
+            let (r, _) = unwrap(row);
             let fields = [
                 s(r, &["eventID"]).map(str::to_owned),
                 s(r, &["requestID"]).map(str::to_owned),
@@ -167,11 +186,11 @@ impl Dataset for AuditEvents {
                 .into_iter()
                 .flatten()
             {
-                if let Some(arn) = s(res, &["ARN"]) {
+                if let Some(arn) = s(res, &["ARN"]).filter(|a| !a.ends_with('/')) {
                     names.values().append_value(arn);
                     // LookupEvents matches ResourceName on the short name too (`alice`).
                     let short = arn.rsplit(['/', ':']).next().unwrap_or(arn);
-                    if short != arn {
+                    if short != arn && !short.is_empty() {
                         names.values().append_value(short);
                     }
                     match s(res, &["type"])
