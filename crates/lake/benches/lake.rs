@@ -925,8 +925,11 @@ impl Timeline {
         let jitter = (Rng::new(i ^ 0x7177).below(5000)) as i64;
         (base + jitter).min(self.start_ms + self.span_ms - 1)
     }
+    /// The stored row, as the server's audit sink appends it: the record and the call's
+    /// precise time.
     fn record(&self, i: u64) -> J {
-        record(i, self.time(i))
+        let t = self.time(i);
+        sightline_lake::datasets::audit::row(date(t), record(i, t))
     }
 }
 
@@ -948,6 +951,11 @@ fn generate(t: &Timeline, from: u64, to: u64) -> Vec<J> {
             .flat_map(|h| h.join().expect("generator thread"))
             .collect()
     })
+}
+
+/// Bytes of the CloudTrail record's JSON inside a stored row.
+fn record_json_len(row: &J) -> usize {
+    serde_json::to_vec(row.get("record").unwrap_or(row)).map_or(0, |v| v.len())
 }
 
 fn now_hour_ms() -> i64 {
@@ -1156,16 +1164,20 @@ fn append_cpu_breakdown(timeline: &Timeline, report: &mut Report) -> R<()> {
     // The record column alone: to_batch serializes each row to JSON text.
     let t = Instant::now();
     for r in &records {
-        std::hint::black_box(serde_json::to_string(r)?);
+        std::hint::black_box(serde_json::to_string(r.get("record").unwrap_or(r))?);
     }
     let record_json = per(t.elapsed());
-    let step = |b: usize| -> R<(f64, f64)> {
+    let step = |b: usize| -> R<(f64, f64, f64)> {
         let refs: Vec<&J> = records.iter().collect();
         let t = Instant::now();
+        let mut mem = 0usize;
         for chunk in refs.chunks(b) {
-            std::hint::black_box(ds.to_batch(ACCOUNT, REGION, chunk)?);
+            let batch = ds.to_batch(ACCOUNT, REGION, chunk)?;
+            mem += batch.get_array_memory_size();
+            std::hint::black_box(batch);
         }
         let to_batch = per(t.elapsed());
+        let mem_per_row = mem as f64 / n as f64;
         // The WAL copy: every row serialized again, then framed with a CRC.
         let t = Instant::now();
         for chunk in records.chunks(b) {
@@ -1181,14 +1193,21 @@ fn append_cpu_breakdown(timeline: &Timeline, report: &mut Report) -> R<()> {
             };
             std::hint::black_box(entry.encode()?);
         }
-        Ok((to_batch, per(t.elapsed())))
+        Ok((to_batch, per(t.elapsed()), mem_per_row))
     };
-    let (batch1, wal1) = step(1)?;
-    let (batch100, wal100) = step(100)?;
+    let (batch1, wal1, mem1) = step(1)?;
+    let (batch100, wal100, mem100) = step(100)?;
     let t = Instant::now();
     drop(records);
     let drop_us = per(t.elapsed());
     let c1 = cpu_mark();
+    report.row(
+        "buffer memory per buffered row (Arrow batch from to_batch), B=100 | B=1",
+        format!("{:.1} KiB | {:.1} KiB", mem100 / 1024.0, mem1 / 1024.0),
+        "info: a batch per append keeps its builders' capacity",
+        None,
+        "",
+    );
     let total100 = time_parse + batch100 + wal100 + drop_us;
     let total1 = time_parse + batch1 + wal1 + drop_us;
     report.row(
@@ -1223,10 +1242,7 @@ async fn append_throughput(cfg: &Config, report: &mut Report) -> R<()> {
     let gen_start = Instant::now();
     let sample = generate(&timeline, 0, n.min(20_000));
     let per_record = gen_start.elapsed() / sample.len().max(1) as u32;
-    let json_bytes: usize = sample
-        .iter()
-        .map(|r| serde_json::to_vec(r).map_or(0, |v| v.len()))
-        .sum();
+    let json_bytes: usize = sample.iter().map(record_json_len).sum();
     report.note(format!(
         "append records: {:.0} B of JSON on average; generating one takes {:.1} µs (all cores), \
          not counted in append throughput",
@@ -1397,10 +1413,7 @@ async fn dataset(cfg: &Config, data: &Path, report: &mut Report) -> R<(Arc<Lake>
                 let hi = (lo + batch).min(rows);
                 let records: Vec<J> = (lo..hi).map(|i| timeline.record(i)).collect();
                 if lo % (batch * 16) == 0 {
-                    let b: usize = records
-                        .iter()
-                        .map(|r| serde_json::to_vec(r).map_or(0, |v| v.len()))
-                        .sum();
+                    let b: usize = records.iter().map(record_json_len).sum();
                     json_bytes.fetch_add(b as u64, Ordering::Relaxed);
                     json_records.fetch_add(records.len() as u64, Ordering::Relaxed);
                 }
@@ -1675,10 +1688,15 @@ fn ts(ms: i64) -> Expr {
     ))
 }
 
-/// The plan `Trail::lookup` runs for a first page (filters, newest first, MaxResults+1,
-/// three columns), over any table.
-fn lookup_frame(ctx: &SessionContext, table: ScopedTable, q: &Lookup) -> R<DataFrame> {
-    let (from, to) = (q.start.timestamp_millis(), q.end.timestamp_millis());
+/// The time bounds `Trail::lookup` uses: whole seconds, the end second included.
+fn bounds(q: &Lookup) -> (i64, i64) {
+    (q.start.timestamp() * 1000, q.end.timestamp() * 1000 + 999)
+}
+
+/// Phase one of `Trail::lookup` (first page): the filters, newest first, MaxResults+1
+/// keys (time, id) — the scan that dominates a lookup.
+fn keys_frame(ctx: &SessionContext, table: ScopedTable, q: &Lookup) -> R<DataFrame> {
+    let (from, to) = bounds(q);
     let mut filter = col("region")
         .eq(lit(REGION))
         .and(col("event_time").gt_eq(ts(from)))
@@ -1689,12 +1707,48 @@ fn lookup_frame(ctx: &SessionContext, table: ScopedTable, q: &Lookup) -> R<DataF
     Ok(ctx
         .read_table(Arc::new(table))?
         .filter(filter)?
+        .select_columns(&["event_time", "event_id"])?
         .sort(vec![
             col("event_time").sort(false, false),
             col("event_id").sort(false, false),
         ])?
-        .limit(0, Some(q.max_results + 1))?
-        .select_columns(&["event_time", "event_id", "record"])?)
+        .limit(0, Some(q.max_results + 1))?)
+}
+
+/// Phase two of `Trail::lookup`: the records of the page's keys, in key order.
+async fn fetch_records(
+    lake: &Lake,
+    ctx: &SessionContext,
+    keys: &[(i64, String)],
+) -> R<Vec<String>> {
+    let (Some(newest), Some(oldest)) = (keys.first(), keys.last()) else {
+        return Ok(Vec::new());
+    };
+    let (lo, hi) = (oldest.0, newest.0);
+    let table = lake.snapshot("audit_events", ACCOUNT, lo, hi).await?;
+    let ids: Vec<Expr> = keys.iter().map(|(_, id)| lit(id.clone())).collect();
+    let df = ctx
+        .read_table(Arc::new(table))?
+        .filter(
+            col("region")
+                .eq(lit(REGION))
+                .and(col("event_time").gt_eq(ts(lo)))
+                .and(col("event_time").lt_eq(ts(hi)))
+                .and(col("event_id").in_list(ids, false)),
+        )?
+        .select_columns(&["event_id", "record"])?;
+    let mut records = std::collections::HashMap::new();
+    for b in df.collect().await? {
+        let ids = b.column(0).as_string::<i32>();
+        let recs = b.column(1).as_string::<i32>();
+        for i in 0..b.num_rows() {
+            records.insert(ids.value(i).to_owned(), recs.value(i).to_owned());
+        }
+    }
+    Ok(keys
+        .iter()
+        .filter_map(|(_, id)| records.remove(id))
+        .collect())
 }
 
 /// A session over the lake's store; `pushdown` turns on Parquet filter pushdown (late
@@ -1711,12 +1765,15 @@ fn session(lake: &Lake, pushdown: bool) -> SessionContext {
     ctx
 }
 
-/// The same plan `Trail::lookup` runs (first page), under EXPLAIN ANALYZE.
+/// Phase one of `Trail::lookup` (first page), under EXPLAIN ANALYZE.
 async fn explain_lookup(lake: &Arc<Lake>, q: &Lookup) -> R<()> {
-    let (from, to) = (q.start.timestamp_millis(), q.end.timestamp_millis());
+    let (from, to) = bounds(q);
     let table = lake.snapshot("audit_events", ACCOUNT, from, to).await?;
-    let df = lookup_frame(&session(lake, false), table, q)?.explain(false, true)?;
-    print_plan(&format!("lookup {:?}", q.attribute), &df.collect().await?);
+    let df = keys_frame(&session(lake, false), table, q)?.explain(false, true)?;
+    print_plan(
+        &format!("lookup keys {:?}", q.attribute),
+        &df.collect().await?,
+    );
     Ok(())
 }
 
@@ -1735,58 +1792,57 @@ async fn page_keys(df: DataFrame) -> R<Vec<(i64, String)>> {
     Ok(out)
 }
 
-/// A first page computed another way than `Trail::lookup` does: with filter pushdown,
-/// and/or segment by segment, newest first, stopping as soon as no older segment can hold
-/// a row that belongs on the page. Returns the page's (time, id) keys.
-async fn alt_lookup(
-    lake: &Lake,
-    q: &Lookup,
-    pushdown: bool,
-    newest_first: bool,
-) -> R<Vec<(i64, String)>> {
-    let (from, to) = (q.start.timestamp_millis(), q.end.timestamp_millis());
+/// A first page computed the way `Trail::lookup` does it (keys, then records), with
+/// filter pushdown and/or with the key phase run segment by segment, newest first,
+/// stopping as soon as no older segment can hold a key that belongs on the page.
+async fn alt_lookup(lake: &Lake, q: &Lookup, pushdown: bool, newest_first: bool) -> R<Vec<String>> {
+    let (from, to) = bounds(q);
     let ctx = session(lake, pushdown);
     let snap = lake.snapshot("audit_events", ACCOUNT, from, to).await?;
-    if !newest_first {
-        return page_keys(lookup_frame(&ctx, snap, q)?).await;
-    }
     let want = q.max_results + 1;
-    let ScopedTable {
-        schema,
-        time_column,
-        store,
-        segments,
-        buffered,
-    } = snap;
-    // The catalog lists segments newest first (by max_time).
-    let mut rows: Vec<(i64, String)> = Vec::new();
-    let mut next = 0;
-    let mut first = true;
-    loop {
-        if rows.len() >= want {
-            let worst = rows[want - 1].0;
-            if next >= segments.len() || segments[next].max_time < worst {
+    let keys = if newest_first {
+        let ScopedTable {
+            schema,
+            time_column,
+            store,
+            segments,
+            buffered,
+        } = snap;
+        // The catalog lists segments newest first (by max_time).
+        let mut rows: Vec<(i64, String)> = Vec::new();
+        let mut next = 0;
+        let mut first = true;
+        loop {
+            if rows.len() >= want {
+                let worst = rows[want - 1].0;
+                if next >= segments.len() || segments[next].max_time < worst {
+                    break;
+                }
+            }
+            if next >= segments.len() && !first {
                 break;
             }
+            let chunk = segments[next.min(segments.len())..(next + 1).min(segments.len())].to_vec();
+            next += 1;
+            let table = ScopedTable {
+                schema: schema.clone(),
+                time_column,
+                store: store.clone(),
+                segments: chunk,
+                buffered: if first { buffered.clone() } else { Vec::new() },
+            };
+            first = false;
+            rows.extend(page_keys(keys_frame(&ctx, table, q)?).await?);
+            rows.sort_by(|a, b| b.cmp(a));
+            rows.truncate(want);
         }
-        if next >= segments.len() && !first {
-            break;
-        }
-        let chunk = segments[next.min(segments.len())..(next + 1).min(segments.len())].to_vec();
-        next += 1;
-        let table = ScopedTable {
-            schema: schema.clone(),
-            time_column,
-            store: store.clone(),
-            segments: chunk,
-            buffered: if first { buffered.clone() } else { Vec::new() },
-        };
-        first = false;
-        rows.extend(page_keys(lookup_frame(&ctx, table, q)?).await?);
-        rows.sort_by(|a, b| b.cmp(a));
-        rows.truncate(want);
-    }
-    Ok(rows)
+        rows
+    } else {
+        page_keys(keys_frame(&ctx, snap, q)?).await?
+    };
+    let mut records = fetch_records(lake, &ctx, &keys).await?;
+    records.truncate(q.max_results);
+    Ok(records)
 }
 
 async fn profile(
@@ -1812,26 +1868,24 @@ async fn profile(
     ];
     let runs = cfg.profile_runs;
     let variants = [
-        ("as Trail", false, false),
+        ("replica", false, false),
         ("+pushdown", true, false),
         ("newest-first", false, true),
         ("newest-first+pushdown", true, true),
     ];
+    let trail = Trail { lake: lake.clone() };
     for (name, q) in &cases {
-        let expected = page_keys(lookup_frame(
-            &session(lake, false),
-            lake.snapshot(
-                "audit_events",
-                ACCOUNT,
-                q.start.timestamp_millis(),
-                q.end.timestamp_millis(),
-            )
-            .await?,
-            q,
-        )?)
-        .await?;
+        let expected = trail.lookup(&scope(), q, None).await?.records;
         let mut parts = Vec::new();
         let c0 = cpu_mark();
+        let mut lat = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            std::hint::black_box(trail.lookup(&scope(), q, None).await?);
+            lat.push(t.elapsed());
+        }
+        lat.sort();
+        parts.push(format!("Trail::lookup {}", ms(pct(&lat, 50.0))));
         for (label, pushdown, newest) in variants {
             let got = alt_lookup(lake, q, pushdown, newest).await?;
             if got != expected {
@@ -1850,7 +1904,7 @@ async fn profile(
         report.row(
             format!("profile: lookup {name}, p50 of {runs}"),
             parts.join(" | "),
-            "same page; how plan changes would do",
+            "same page, other plans (two-phase like Trail)",
             None,
             contention(&c0, &c1),
         );
@@ -1897,7 +1951,10 @@ async fn profile(
         lat.push(t.elapsed());
     }
     let session_ms = median(&lat);
-    let ctx = SessionContext::new();
+    let ctx = SessionContext::new_with_config(SessionConfig::new().set_bool(
+        "datafusion.execution.listing_table_ignore_subdirectory",
+        false,
+    ));
     ctx.register_parquet(
         "audit_events",
         segments_dir(data).to_string_lossy().as_ref(),

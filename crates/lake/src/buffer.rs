@@ -80,35 +80,19 @@ impl Buffer {
             v.retain(|(g, _)| *g > generation);
         }
         self.partitions.retain(|_, v| !v.is_empty());
-        self.rows = self
-            .partitions
-            .values()
-            .flatten()
-            .map(|(_, b)| b.num_rows())
-            .sum();
-        self.bytes = self
-            .partitions
-            .values()
-            .flatten()
-            .map(|(_, b)| b.get_array_memory_size())
-            .sum();
+        self.recount();
     }
 
     /// Drops partitions older than `hour` (retention).
     pub fn remove_before(&mut self, dataset: &str, hour: i64) {
         self.partitions
             .retain(|k, _| k.dataset != dataset || k.hour >= hour);
-        self.rows = self
-            .partitions
-            .values()
-            .flatten()
-            .map(|(_, b)| b.num_rows())
-            .sum();
-        self.bytes = self
-            .partitions
-            .values()
-            .flatten()
-            .map(|(_, b)| b.get_array_memory_size())
-            .sum();
+        self.recount();
+    }
+
+    fn recount(&mut self) {
+        let all = || self.partitions.values().flatten().map(|(_, b)| b);
+        self.rows = all().map(|b| b.num_rows()).sum();
+        self.bytes = all().map(|b| b.get_array_memory_size()).sum();
     }
 }
