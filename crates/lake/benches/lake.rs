@@ -39,7 +39,7 @@ use serde_json::{Value as J, json};
 use sightline_core::Scope;
 use sightline_lake::store::SegmentStore;
 use sightline_lake::table::ScopedTable;
-use sightline_lake::{Lake, Options, catalog};
+use sightline_lake::{Lake, Options, Row, RowRef, catalog};
 use sightline_meta::Meta;
 use sightline_trail::Trail;
 use sightline_trail::model::{Attribute, Lookup};
@@ -306,7 +306,7 @@ fn rss() -> String {
 // Report
 // ---------------------------------------------------------------------------------------
 
-struct Row {
+struct ReportRow {
     metric: String,
     value: String,
     anchor: String,
@@ -316,7 +316,7 @@ struct Row {
 
 #[derive(Default)]
 struct Report {
-    rows: Vec<Row>,
+    rows: Vec<ReportRow>,
     notes: Vec<String>,
 }
 
@@ -329,7 +329,7 @@ impl Report {
         ratio: Option<f64>,
         cpu: impl Into<String>,
     ) {
-        let row = Row {
+        let row = ReportRow {
             metric: metric.into(),
             value: value.into(),
             anchor: anchor.into(),
@@ -927,14 +927,14 @@ impl Timeline {
     }
     /// The stored row, as the server's audit sink appends it: the record and the call's
     /// precise time.
-    fn record(&self, i: u64) -> J {
+    fn record(&self, i: u64) -> Row {
         let t = self.time(i);
         sightline_lake::datasets::audit::row(date(t), record(i, t))
     }
 }
 
 /// Generates `[from, to)` on all cores, in order.
-fn generate(t: &Timeline, from: u64, to: u64) -> Vec<J> {
+fn generate(t: &Timeline, from: u64, to: u64) -> Vec<Row> {
     let n = (to - from) as usize;
     let threads = ncpu().min(n.div_ceil(1000)).max(1);
     let per = n.div_ceil(threads) as u64;
@@ -943,7 +943,7 @@ fn generate(t: &Timeline, from: u64, to: u64) -> Vec<J> {
             .map(|k| {
                 let lo = from + k * per;
                 let hi = (lo + per).min(to);
-                s.spawn(move || (lo..hi).map(|i| t.record(i)).collect::<Vec<J>>())
+                s.spawn(move || (lo..hi).map(|i| t.record(i)).collect::<Vec<Row>>())
             })
             .collect();
         handles
@@ -953,9 +953,9 @@ fn generate(t: &Timeline, from: u64, to: u64) -> Vec<J> {
     })
 }
 
-/// Bytes of the CloudTrail record's JSON inside a stored row.
-fn record_json_len(row: &J) -> usize {
-    serde_json::to_vec(row.get("record").unwrap_or(row)).map_or(0, |v| v.len())
+/// Bytes of the CloudTrail record's JSON.
+fn record_json_len(row: &Row) -> usize {
+    serde_json::to_vec(&row.doc).map_or(0, |v| v.len())
 }
 
 fn now_hour_ms() -> i64 {
@@ -1154,46 +1154,41 @@ fn append_cpu_breakdown(timeline: &Timeline, report: &mut Report) -> R<()> {
     let records = generate(timeline, 0, n);
     let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
     let c0 = cpu_mark();
-    // Event time parsing (prepare() parses each row's time twice: to pick the hour and
-    // again inside to_batch).
-    let t = Instant::now();
-    for r in &records {
-        std::hint::black_box(ds.row_time(r)?);
-    }
-    let time_parse = per(t.elapsed());
-    // The record column alone: to_batch serializes each row to JSON text.
-    let t = Instant::now();
-    for r in &records {
-        std::hint::black_box(serde_json::to_string(r.get("record").unwrap_or(r))?);
-    }
-    let record_json = per(t.elapsed());
     let step = |b: usize| -> R<(f64, f64, f64)> {
-        let refs: Vec<&J> = records.iter().collect();
+        // The WAL frame: each document serialized once, straight into the frame.
+        let t = Instant::now();
+        let mut frames = Vec::new();
+        for chunk in records.chunks(b) {
+            let mut f =
+                sightline_lake::wal::FrameBuilder::new("audit_events", ACCOUNT, REGION, b * 1280)?;
+            for r in chunk {
+                f.push(r.time_ms, &r.doc)?;
+            }
+            frames.push(f.finish()?);
+        }
+        let wal = per(t.elapsed());
+        // The columns, taking the record text from the frame.
         let t = Instant::now();
         let mut mem = 0usize;
-        for chunk in refs.chunks(b) {
-            let batch = ds.to_batch(ACCOUNT, REGION, chunk)?;
+        for (chunk, frame) in records.chunks(b).zip(&frames) {
+            let refs: Vec<RowRef<'_>> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let (time_ms, json) = frame.row(i).expect("row in frame");
+                    RowRef {
+                        time_ms,
+                        doc: &r.doc,
+                        json,
+                    }
+                })
+                .collect();
+            let batch = ds.to_batch(ACCOUNT, REGION, &refs)?;
             mem += batch.get_array_memory_size();
             std::hint::black_box(batch);
         }
         let to_batch = per(t.elapsed());
-        let mem_per_row = mem as f64 / n as f64;
-        // The WAL copy: every row serialized again, then framed with a CRC.
-        let t = Instant::now();
-        for chunk in records.chunks(b) {
-            let rows: Vec<Vec<u8>> = chunk
-                .iter()
-                .map(serde_json::to_vec)
-                .collect::<Result<_, _>>()?;
-            let entry = sightline_lake::wal::Entry {
-                dataset: "audit_events".into(),
-                account: ACCOUNT.into(),
-                region: REGION.into(),
-                rows,
-            };
-            std::hint::black_box(entry.encode()?);
-        }
-        Ok((to_batch, per(t.elapsed()), mem_per_row))
+        Ok((to_batch, wal, mem as f64 / n as f64))
     };
     let (batch1, wal1, mem1) = step(1)?;
     let (batch100, wal100, mem100) = step(100)?;
@@ -1202,20 +1197,19 @@ fn append_cpu_breakdown(timeline: &Timeline, report: &mut Report) -> R<()> {
     let drop_us = per(t.elapsed());
     let c1 = cpu_mark();
     report.row(
-        "buffer memory per buffered row (Arrow batch from to_batch), B=100 | B=1",
+        "Arrow batch memory per row as to_batch builds it, B=100 | B=1",
         format!("{:.1} KiB | {:.1} KiB", mem100 / 1024.0, mem1 / 1024.0),
-        "info: a batch per append keeps its builders' capacity",
+        "info: the buffer merges small batches",
         None,
         "",
     );
-    let total100 = time_parse + batch100 + wal100 + drop_us;
-    let total1 = time_parse + batch1 + wal1 + drop_us;
+    let total100 = batch100 + wal100 + drop_us;
+    let total1 = batch1 + wal1 + drop_us;
     report.row(
         "append CPU per record, 1 thread (B=100 | B=1)",
         format!(
-            "{total100:.1} | {total1:.1} µs: to_batch {batch100:.1} | {batch1:.1} (its record JSON \
-             {record_json:.1}, time parse {time_parse:.1}), extra time parse {time_parse:.1}, WAL JSON+frame \
-             {wal100:.1} | {wal1:.1}, drop input {drop_us:.1}"
+            "{total100:.1} | {total1:.1} µs: WAL frame (JSON once + CRC) {wal100:.1} | {wal1:.1}, \
+             to_batch {batch100:.1} | {batch1:.1}, drop input {drop_us:.1}"
         ),
         format!(
             "CPU ceiling on {} cores ≈ {} | {} rec/s (before WAL thread, channels, buffer)",
@@ -1255,7 +1249,7 @@ async fn append_throughput(cfg: &Config, report: &mut Report) -> R<()> {
     for &b in &cfg.batch {
         for &k in &cfg.concurrency {
             let records = generate(&timeline, 0, n);
-            let mut batches: Vec<Vec<J>> = Vec::with_capacity(records.len().div_ceil(b));
+            let mut batches: Vec<Vec<Row>> = Vec::with_capacity(records.len().div_ceil(b));
             let mut it = records.into_iter().peekable();
             while it.peek().is_some() {
                 batches.push(it.by_ref().take(b).collect());
@@ -1411,7 +1405,7 @@ async fn dataset(cfg: &Config, data: &Path, report: &mut Report) -> R<(Arc<Lake>
                     break;
                 }
                 let hi = (lo + batch).min(rows);
-                let records: Vec<J> = (lo..hi).map(|i| timeline.record(i)).collect();
+                let records: Vec<Row> = (lo..hi).map(|i| timeline.record(i)).collect();
                 if lo % (batch * 16) == 0 {
                     let b: usize = records.iter().map(record_json_len).sum();
                     json_bytes.fetch_add(b as u64, Ordering::Relaxed);
@@ -1668,7 +1662,9 @@ async fn lookups(cfg: &Config, lake: &Arc<Lake>, t: &Timeline, report: &mut Repo
     let mut lat = Vec::new();
     for _ in 0..50 {
         let t = Instant::now();
-        let table = lake.snapshot("audit_events", ACCOUNT, start, end).await?;
+        let table = lake
+            .snapshot("audit_events", ACCOUNT, None, start, end)
+            .await?;
         lat.push(t.elapsed());
         std::hint::black_box(table.segments.len());
     }
@@ -1695,7 +1691,7 @@ fn bounds(q: &Lookup) -> (i64, i64) {
 
 /// Phase one of `Trail::lookup` (first page): the filters, newest first, MaxResults+1
 /// keys (time, id) — the scan that dominates a lookup.
-fn keys_frame(ctx: &SessionContext, table: ScopedTable, q: &Lookup) -> R<DataFrame> {
+fn key_filter(q: &Lookup) -> Expr {
     let (from, to) = bounds(q);
     let mut filter = col("region")
         .eq(lit(REGION))
@@ -1704,9 +1700,13 @@ fn keys_frame(ctx: &SessionContext, table: ScopedTable, q: &Lookup) -> R<DataFra
     if let Some(Attribute::EventName(n)) = &q.attribute {
         filter = filter.and(col("event_name").eq(lit(n.clone())));
     }
+    filter
+}
+
+fn keys_frame(ctx: &SessionContext, table: ScopedTable, q: &Lookup) -> R<DataFrame> {
     Ok(ctx
         .read_table(Arc::new(table))?
-        .filter(filter)?
+        .filter(key_filter(q))?
         .select_columns(&["event_time", "event_id"])?
         .sort(vec![
             col("event_time").sort(false, false),
@@ -1725,7 +1725,7 @@ async fn fetch_records(
         return Ok(Vec::new());
     };
     let (lo, hi) = (oldest.0, newest.0);
-    let table = lake.snapshot("audit_events", ACCOUNT, lo, hi).await?;
+    let table = lake.snapshot("audit_events", ACCOUNT, None, lo, hi).await?;
     let ids: Vec<Expr> = keys.iter().map(|(_, id)| lit(id.clone())).collect();
     let df = ctx
         .read_table(Arc::new(table))?
@@ -1739,8 +1739,8 @@ async fn fetch_records(
         .select_columns(&["event_id", "record"])?;
     let mut records = std::collections::HashMap::new();
     for b in df.collect().await? {
-        let ids = b.column(0).as_string::<i32>();
-        let recs = b.column(1).as_string::<i32>();
+        let ids = b.column(0).as_string_view();
+        let recs = b.column(1).as_string_view();
         for i in 0..b.num_rows() {
             records.insert(ids.value(i).to_owned(), recs.value(i).to_owned());
         }
@@ -1768,7 +1768,9 @@ fn session(lake: &Lake, pushdown: bool) -> SessionContext {
 /// Phase one of `Trail::lookup` (first page), under EXPLAIN ANALYZE.
 async fn explain_lookup(lake: &Arc<Lake>, q: &Lookup) -> R<()> {
     let (from, to) = bounds(q);
-    let table = lake.snapshot("audit_events", ACCOUNT, from, to).await?;
+    let table = lake
+        .snapshot("audit_events", ACCOUNT, None, from, to)
+        .await?;
     let df = keys_frame(&session(lake, false), table, q)?.explain(false, true)?;
     print_plan(
         &format!("lookup keys {:?}", q.attribute),
@@ -1784,7 +1786,7 @@ async fn page_keys(df: DataFrame) -> R<Vec<(i64, String)>> {
         let times = b
             .column(0)
             .as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>();
-        let ids = b.column(1).as_string::<i32>();
+        let ids = b.column(1).as_string_view();
         for i in 0..b.num_rows() {
             out.push((times.value(i), ids.value(i).to_owned()));
         }
@@ -1798,45 +1800,30 @@ async fn page_keys(df: DataFrame) -> R<Vec<(i64, String)>> {
 async fn alt_lookup(lake: &Lake, q: &Lookup, pushdown: bool, newest_first: bool) -> R<Vec<String>> {
     let (from, to) = bounds(q);
     let ctx = session(lake, pushdown);
-    let snap = lake.snapshot("audit_events", ACCOUNT, from, to).await?;
+    let snap = lake
+        .snapshot("audit_events", ACCOUNT, None, from, to)
+        .await?;
     let want = q.max_results + 1;
     let keys = if newest_first {
-        let ScopedTable {
-            schema,
-            time_column,
-            store,
-            segments,
-            buffered,
-        } = snap;
-        // The catalog lists segments newest first (by max_time).
-        let mut rows: Vec<(i64, String)> = Vec::new();
-        let mut next = 0;
-        let mut first = true;
-        loop {
-            if rows.len() >= want {
-                let worst = rows[want - 1].0;
-                if next >= segments.len() || segments[next].max_time < worst {
-                    break;
-                }
-            }
-            if next >= segments.len() && !first {
-                break;
-            }
-            let chunk = segments[next.min(segments.len())..(next + 1).min(segments.len())].to_vec();
-            next += 1;
-            let table = ScopedTable {
-                schema: schema.clone(),
-                time_column,
-                store: store.clone(),
-                segments: chunk,
-                buffered: if first { buffered.clone() } else { Vec::new() },
-            };
-            first = false;
-            rows.extend(page_keys(keys_frame(&ctx, table, q)?).await?);
-            rows.sort_by(|a, b| b.cmp(a));
-            rows.truncate(want);
-        }
-        rows
+        // The product's walk (what Trail::lookup runs), keys only.
+        let page = lake
+            .newest_first(
+                snap,
+                &sightline_lake::newest::NewestFirst {
+                    filter: key_filter(q),
+                    columns: vec!["event_time".into(), "event_id".into()],
+                    sparse_columns: Vec::new(),
+                    limit: want,
+                },
+            )
+            .await?;
+        let times = page
+            .column(0)
+            .as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>();
+        let ids = page.column(1).as_string_view();
+        (0..page.num_rows())
+            .map(|i| (times.value(i), ids.value(i).to_owned()))
+            .collect()
     } else {
         page_keys(keys_frame(&ctx, snap, q)?).await?
     };
@@ -1916,7 +1903,7 @@ async fn profile(
     for pushdown in [false, true] {
         let ctx = session(lake, pushdown);
         let table = lake
-            .snapshot("audit_events", ACCOUNT, i64::MIN, i64::MAX)
+            .snapshot("audit_events", ACCOUNT, None, i64::MIN, i64::MAX)
             .await?;
         ctx.register_table("audit_events", Arc::new(table))?;
         let q = format!("SELECT count(*) FROM audit_events WHERE event_name = '{RARE_NAME}'");
@@ -2205,7 +2192,7 @@ async fn replay(cfg: &Config, report: &mut Report) -> R<()> {
                         break;
                     }
                     let hi = (lo + batch).min(rows);
-                    let records: Vec<J> = (lo..hi).map(|i| timeline.record(i)).collect();
+                    let records: Vec<Row> = (lo..hi).map(|i| timeline.record(i)).collect();
                     lake.append("audit_events", &sc, records).await?;
                 }
                 Ok::<_, sightline_lake::Error>(())

@@ -1,6 +1,7 @@
 //! Acknowledged rows not yet in segments, as Arrow batches per hourly partition. Queries
 //! read them next to the segments, so a write is visible as soon as it is acknowledged.
 
+use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
 
@@ -33,10 +34,13 @@ impl Buffer {
         for (key, batch) in prepared.batches {
             self.rows += batch.num_rows();
             self.bytes += batch.get_array_memory_size();
-            self.partitions
-                .entry(key)
-                .or_default()
-                .push((generation, batch));
+            let batches = self.partitions.entry(key).or_default();
+            batches.push((generation, batch));
+            for limit in [32, 1024] {
+                if let Some((before, after)) = coalesce_tail(batches, limit) {
+                    self.bytes = self.bytes - before + after;
+                }
+            }
         }
     }
 
@@ -94,5 +98,99 @@ impl Buffer {
         let all = || self.partitions.values().flatten().map(|(_, b)| b);
         self.rows = all().map(|b| b.num_rows()).sum();
         self.bytes = all().map(|b| b.get_array_memory_size()).sum();
+    }
+}
+
+/// Batches merged at once; a row is copied at most once per tier.
+const RUN: usize = 32;
+
+/// Under load each append brings a few rows, and thousands of tiny batches would make
+/// every query snapshot and flush slow (and each carries fixed overhead). A run of
+/// `RUN` trailing batches of one generation, each under `limit` rows, is merged into
+/// one. Returns the memory size of the run before and after.
+fn coalesce_tail(batches: &mut Vec<(u64, RecordBatch)>, limit: usize) -> Option<(usize, usize)> {
+    let (generation, _) = batches.last()?;
+    let generation = *generation;
+    let run = batches
+        .iter()
+        .rev()
+        .take_while(|(g, b)| *g == generation && b.num_rows() < limit)
+        .count();
+    if run < RUN {
+        return None;
+    }
+    let at = batches.len() - run;
+    let tail: Vec<RecordBatch> = batches[at..].iter().map(|(_, b)| b.clone()).collect();
+    let merged = concat_batches(&tail[0].schema(), &tail).ok()?;
+    let before = tail.iter().map(RecordBatch::get_array_memory_size).sum();
+    let after = merged.get_array_memory_size();
+    batches.truncate(at);
+    batches.push((generation, merged));
+    Some((before, after))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    fn batch(from: i64, n: i64) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]));
+        RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int64Array::from_iter_values(from..from + n))],
+        )
+        .unwrap()
+    }
+
+    fn key() -> PartitionKey {
+        PartitionKey {
+            dataset: "d".into(),
+            account: "a".into(),
+            region: "r".into(),
+            hour: 1,
+        }
+    }
+
+    fn values(b: &Buffer) -> Vec<i64> {
+        b.batches("d", "a")
+            .iter()
+            .flat_map(|(_, b)| {
+                let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                a.values().to_vec()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn single_row_appends_are_merged_in_order_without_crossing_generations() {
+        let mut buf = Buffer::default();
+        for i in 0..5000 {
+            let generation = if i < 2500 { 1 } else { 2 };
+            buf.insert(
+                generation,
+                Prepared {
+                    batches: vec![(key(), batch(i, 1))],
+                },
+            );
+        }
+        assert_eq!(buf.rows(), 5000);
+        assert_eq!(values(&buf), (0..5000).collect::<Vec<_>>());
+        let batches = buf.batches("d", "a").len();
+        assert!(
+            batches < 200,
+            "{batches} batches after 5000 one-row appends"
+        );
+        // A flush of generation 1 takes exactly its rows.
+        let first: usize = buf
+            .up_to(1)
+            .iter()
+            .flat_map(|(_, v)| v.iter().map(RecordBatch::num_rows))
+            .sum();
+        assert_eq!(first, 2500);
+        buf.remove_up_to(1);
+        assert_eq!(values(&buf), (2500..5000).collect::<Vec<_>>());
     }
 }

@@ -1,27 +1,60 @@
 //! What a dataset is to the lake: a name, an Arrow schema with a time column, and the
-//! conversion from its input rows (JSON documents) to Arrow batches.
+//! conversion from its input rows (JSON documents with a time) to Arrow batches.
 
-use crate::{Error, Result};
-use chrono::{DateTime, Utc};
+use crate::Error;
+use crate::Result;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 
-/// One dataset kind. Rows arrive as JSON documents (what the WAL stores); the dataset
-/// extracts its columns. `account_id` and `region` columns are added by the dataset
-/// from the scope, never taken from the row, so a row cannot claim another account.
+/// A row as producers hand it to the lake: when it happened and its JSON document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Milliseconds since the Unix epoch; picks the hourly partition and fills the
+    /// dataset's time column.
+    pub time_ms: i64,
+    pub doc: serde_json::Value,
+}
+
+impl Row {
+    pub fn new(time: chrono::DateTime<chrono::Utc>, doc: serde_json::Value) -> Row {
+        Row {
+            time_ms: time.timestamp_millis(),
+            doc,
+        }
+    }
+}
+
+/// A row while it becomes columns: the document, and its JSON text exactly as the WAL
+/// holds it, so a dataset can store the text without serializing the document again.
+#[derive(Debug, Clone, Copy)]
+pub struct RowRef<'a> {
+    pub time_ms: i64,
+    pub doc: &'a serde_json::Value,
+    pub json: &'a str,
+}
+
+/// One dataset kind. `account_id` and `region` columns are filled by the dataset from
+/// the scope, never taken from the row, so a row cannot claim another account.
 pub trait Dataset: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn schema(&self) -> SchemaRef;
     /// Name of the timestamp column that orders rows and partitions them by hour.
     fn time_column(&self) -> &'static str;
-    /// The row's event time (used to choose its hourly partition).
-    fn row_time(&self, row: &serde_json::Value) -> Result<DateTime<Utc>>;
-    fn to_batch(
-        &self,
-        account: &str,
-        region: &str,
-        rows: &[&serde_json::Value],
-    ) -> Result<RecordBatch>;
+    fn to_batch(&self, account: &str, region: &str, rows: &[RowRef<'_>]) -> Result<RecordBatch>;
+    /// How segments should lay out particular columns.
+    fn column_hints(&self) -> &'static [(&'static str, ColumnHint)] {
+        &[]
+    }
+}
+
+/// A column's access pattern, for the Parquet layout of segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnHint {
+    /// Nearly every value distinct (ids): no dictionary.
+    Unique,
+    /// Large values read a few rows at a time (the full record of a page of results):
+    /// small pages, so fetching one row decompresses little beside it.
+    Wide,
 }
 
 pub(crate) fn arrow_err(e: datafusion::arrow::error::ArrowError) -> Error {

@@ -7,6 +7,8 @@ pub mod buffer;
 pub mod catalog;
 pub mod dataset;
 pub mod datasets;
+pub mod dict_count;
+pub mod newest;
 pub mod query;
 pub mod segment;
 pub mod sink;
@@ -16,7 +18,7 @@ pub mod wal;
 
 use buffer::{Buffer, PartitionKey, Prepared};
 use catalog::Segment;
-use dataset::Dataset;
+pub use dataset::{Dataset, Row, RowRef};
 use object_store::{ObjectStore, ObjectStoreExt};
 use parking_lot::Mutex;
 use sightline_core::Scope;
@@ -52,6 +54,9 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(String),
 }
+
+/// Parquet metadata kept in memory across queries (footers and page indexes).
+const METADATA_CACHE_BYTES: usize = 256 << 20;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -101,6 +106,9 @@ pub struct Lake {
     pending_deletes: Mutex<Vec<(Instant, String)>>,
     flush_wanted: tokio::sync::Notify,
     options: Options,
+    /// Shared by every query, so Parquet footers and page indexes (segments never
+    /// change) are read once and cached, not on every query.
+    runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>,
 }
 
 /// What a flush did.
@@ -136,18 +144,31 @@ impl Lake {
             }
             last = last.max(generation);
             for entry in wal::replay(&path)?.entries {
-                let rows: Vec<serde_json::Value> = entry
-                    .rows
-                    .iter()
-                    .map(|r| {
-                        serde_json::from_slice(r).map_err(|e| Error::InvalidRow(e.to_string()))
-                    })
-                    .collect::<Result<_>>()?;
                 let dataset = datasets
                     .get(entry.dataset.as_str())
                     .ok_or_else(|| Error::UnknownDataset(entry.dataset.clone()))?;
-                replayed += rows.len();
-                let prepared = prepare(dataset.as_ref(), &entry.account, &entry.region, &rows)?;
+                let docs: Vec<serde_json::Value> = entry
+                    .rows
+                    .iter()
+                    .map(|(_, r)| {
+                        serde_json::from_slice(r).map_err(|e| Error::InvalidRow(e.to_string()))
+                    })
+                    .collect::<Result<_>>()?;
+                let refs: Vec<RowRef<'_>> = entry
+                    .rows
+                    .iter()
+                    .zip(&docs)
+                    .map(|((time_ms, json), doc)| {
+                        Ok(RowRef {
+                            time_ms: *time_ms,
+                            doc,
+                            json: std::str::from_utf8(json)
+                                .map_err(|e| Error::InvalidRow(e.to_string()))?,
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                replayed += refs.len();
+                let prepared = prepare(dataset.as_ref(), &entry.account, &entry.region, &refs)?;
                 buffer.lock().insert(generation, prepared);
             }
         }
@@ -155,6 +176,10 @@ impl Lake {
             tracing::info!(rows = replayed, "wal replayed");
         }
         let writer = wal::Writer::start(wal_dir.clone(), last + 1, buffer.clone())?;
+        let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+            .with_metadata_cache_limit(METADATA_CACHE_BYTES)
+            .build_arc()?;
+        runtime.register_object_store(store.url.as_ref(), store.store.clone());
         let lake = Arc::new(Lake {
             meta,
             store,
@@ -167,6 +192,7 @@ impl Lake {
             pending_deletes: Mutex::new(Vec::new()),
             flush_wanted: tokio::sync::Notify::new(),
             options,
+            runtime,
         });
         lake.remove_orphans().await?;
         Ok(lake)
@@ -182,6 +208,20 @@ impl Lake {
         self.datasets.values()
     }
 
+    /// A DataFusion session over the lake's store and shared caches.
+    pub fn context(
+        &self,
+        config: datafusion::prelude::SessionConfig,
+    ) -> datafusion::prelude::SessionContext {
+        let state = datafusion::execution::SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(self.runtime.clone())
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(dict_count::DictionaryCount))
+            .build();
+        datafusion::prelude::SessionContext::new_with_state(state)
+    }
+
     pub fn store(&self) -> &SegmentStore {
         &self.store
     }
@@ -191,28 +231,34 @@ impl Lake {
     }
 
     /// Appends rows of one (account, region); returns once they are durable and visible.
-    pub async fn append(
-        &self,
-        dataset: &str,
-        scope: &Scope,
-        rows: Vec<serde_json::Value>,
-    ) -> Result<()> {
+    pub async fn append(&self, dataset: &str, scope: &Scope, rows: Vec<Row>) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
         let ds = self.dataset(dataset)?;
-        let prepared = prepare(ds.as_ref(), &scope.account_id, &scope.region, &rows)?;
-        let encoded: Vec<Vec<u8>> = rows
+        let mut frame =
+            wal::FrameBuilder::new(dataset, &scope.account_id, &scope.region, rows.len() * 1280)?;
+        for r in &rows {
+            frame.push(r.time_ms, &r.doc)?;
+        }
+        let frame = frame.finish()?;
+        let refs: Vec<RowRef<'_>> = rows
             .iter()
-            .map(|r| serde_json::to_vec(r).map_err(|e| Error::InvalidRow(e.to_string())))
+            .enumerate()
+            .map(|(i, r)| {
+                let (time_ms, json) = frame
+                    .row(i)
+                    .ok_or_else(|| Error::InvalidRow("row outside its frame".into()))?;
+                Ok(RowRef {
+                    time_ms,
+                    doc: &r.doc,
+                    json,
+                })
+            })
             .collect::<Result<_>>()?;
-        let entry = wal::Entry {
-            dataset: dataset.to_owned(),
-            account: scope.account_id.clone(),
-            region: scope.region.clone(),
-            rows: encoded,
-        };
-        self.writer.append(entry.encode()?, prepared).await?;
+        let prepared = prepare(ds.as_ref(), &scope.account_id, &scope.region, &refs)?;
+        drop(refs);
+        self.writer.append(frame.bytes, prepared).await?;
         if self.buffer.lock().rows() >= self.options.flush_rows {
             self.flush_wanted.notify_one();
         }
@@ -268,7 +314,7 @@ impl Lake {
     ) -> Result<Segment> {
         let (sorted, bytes) = tokio::task::spawn_blocking(move || -> Result<_> {
             let sorted = segment::sorted(&ds.schema(), ds.time_column(), &batches)?;
-            let bytes = segment::encode(&sorted)?;
+            let bytes = segment::encode(&sorted, ds.column_hints())?;
             Ok((sorted, bytes))
         })
         .await
@@ -463,22 +509,28 @@ impl Lake {
         self.writer.close();
     }
 
-    /// A consistent snapshot of one account's segments and buffered rows for a dataset.
+    /// A consistent snapshot of one account's segments and buffered rows for a dataset,
+    /// in one region or all of them.
     pub async fn snapshot(
         &self,
         dataset: &str,
         account: &str,
+        region: Option<&str>,
         from: i64,
         to: i64,
     ) -> Result<table::ScopedTable> {
         let ds = self.dataset(dataset)?;
         let _v = self.view.read().await;
-        let segments = catalog::segments(&self.meta, dataset, account, from, to)?;
+        let mut segments = catalog::segments(&self.meta, dataset, account, from, to)?;
+        if let Some(r) = region {
+            segments.retain(|s| s.region == r);
+        }
         let buffered = self
             .buffer
             .lock()
             .batches(dataset, account)
             .into_iter()
+            .filter(|(k, _)| region.is_none_or(|r| k.region == r))
             .map(|(_, b)| b)
             .collect();
         Ok(table::ScopedTable {
@@ -496,28 +548,31 @@ impl Lake {
 }
 
 /// Splits rows by hour and converts each group to a batch.
-fn prepare(
-    ds: &dyn Dataset,
-    account: &str,
-    region: &str,
-    rows: &[serde_json::Value],
-) -> Result<Prepared> {
-    let mut by_hour: BTreeMap<i64, Vec<&serde_json::Value>> = BTreeMap::new();
-    for r in rows {
-        let hour = ds.row_time(r)?.timestamp().div_euclid(3600);
-        by_hour.entry(hour).or_default().push(r);
-    }
+fn prepare(ds: &dyn Dataset, account: &str, region: &str, rows: &[RowRef<'_>]) -> Result<Prepared> {
+    let hour = |r: &RowRef<'_>| r.time_ms.div_euclid(3_600_000);
+    let key = |hour| PartitionKey {
+        dataset: ds.name().to_owned(),
+        account: account.to_owned(),
+        region: region.to_owned(),
+        hour,
+    };
     let mut prepared = Prepared::default();
-    for (hour, group) in by_hour {
-        let key = PartitionKey {
-            dataset: ds.name().to_owned(),
-            account: account.to_owned(),
-            region: region.to_owned(),
-            hour,
-        };
+    let first = rows.first().map(hour);
+    if let Some(h) = first.filter(|h| rows.iter().all(|r| hour(r) == *h)) {
+        // The usual case: one append, one hour.
         prepared
             .batches
-            .push((key, ds.to_batch(account, region, &group)?));
+            .push((key(h), ds.to_batch(account, region, rows)?));
+        return Ok(prepared);
+    }
+    let mut by_hour: BTreeMap<i64, Vec<RowRef<'_>>> = BTreeMap::new();
+    for r in rows {
+        by_hour.entry(hour(r)).or_default().push(*r);
+    }
+    for (h, group) in by_hour {
+        prepared
+            .batches
+            .push((key(h), ds.to_batch(account, region, &group)?));
     }
     Ok(prepared)
 }

@@ -45,11 +45,10 @@ impl Lake {
     /// A session in which every dataset is a table holding only this account's rows.
     pub async fn session(&self, account: &str) -> Result<SessionContext> {
         let config = SessionConfig::new().with_information_schema(true);
-        let ctx = SessionContext::new_with_config(config);
-        ctx.register_object_store(self.store().url.as_ref(), self.store().store.clone());
+        let ctx = self.context(config);
         for ds in self.datasets() {
             let table = self
-                .snapshot(ds.name(), account, i64::MIN, i64::MAX)
+                .snapshot(ds.name(), account, None, i64::MIN, i64::MAX)
                 .await?;
             ctx.register_table(ds.name(), Arc::new(table))?;
         }

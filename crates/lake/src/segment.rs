@@ -2,7 +2,7 @@
 
 use crate::buffer::PartitionKey;
 use crate::catalog::Segment;
-use crate::dataset::arrow_err;
+use crate::dataset::{ColumnHint, arrow_err};
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
 use datafusion::arrow::array::{Array, TimestampMillisecondArray};
@@ -12,6 +12,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
 
 /// Hive-style directory of a partition: `audit_events/account=…/region=…/date=…/hour=…`.
 pub fn partition_dir(key: &PartitionKey) -> String {
@@ -49,15 +50,32 @@ pub fn sorted(
     take_record_batch(&all, &indices).map_err(arrow_err)
 }
 
+/// Uncompressed bytes per page of a wide column: a handful of rows, so reading one
+/// row decompresses little else.
+const WIDE_PAGE_BYTES: usize = 64 << 10;
+/// Rows handed to the column writers at a time; page limits are checked at this grain,
+/// so it bounds how far a wide column's page can overshoot its size.
+const WRITE_BATCH_ROWS: usize = 64;
+
 /// Writes one sorted batch as Parquet bytes.
-pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>> {
-    let props = WriterProperties::builder()
+pub fn encode(batch: &RecordBatch, hints: &[(&str, ColumnHint)]) -> Result<Vec<u8>> {
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).map_err(|e| Error::Parquet(e.to_string()))?,
         ))
         .set_max_row_group_row_count(Some(128 * 1024))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .build();
+        .set_write_batch_size(WRITE_BATCH_ROWS)
+        .set_statistics_enabled(EnabledStatistics::Page);
+    for (column, hint) in hints {
+        let path = ColumnPath::from(*column);
+        props = match hint {
+            ColumnHint::Unique => props.set_column_dictionary_enabled(path, false),
+            ColumnHint::Wide => props
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_data_page_size_limit(path, WIDE_PAGE_BYTES),
+        };
+    }
+    let props = props.build();
     let mut out = Vec::with_capacity(batch.get_array_memory_size() / 4);
     let mut w = ArrowWriter::try_new(&mut out, batch.schema(), Some(props))
         .map_err(|e| Error::Parquet(e.to_string()))?;

@@ -13,17 +13,20 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use tokio::sync::oneshot;
 
-const MAGIC: u32 = 0x534c_5741; // "SLWA"
+// "SLW2": rows carry their event time ahead of the JSON document.
+const MAGIC: u32 = 0x3257_4c53;
 const HEADER: usize = 12;
+/// Bytes ahead of each row's JSON: its length (u32) and its time (i64 millis).
+const ROW_HEADER: usize = 12;
 
-/// One logical append: the rows of one (dataset, account, region).
+/// One logical append as replay reads it back: the rows of one (dataset, account,
+/// region), each with its time in milliseconds and its JSON document as text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub dataset: String,
     pub account: String,
     pub region: String,
-    /// Each row as JSON text, as it will be replayed.
-    pub rows: Vec<Vec<u8>>,
+    pub rows: Vec<(i64, Vec<u8>)>,
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) -> Result<()> {
@@ -33,29 +36,94 @@ fn put_str(out: &mut Vec<u8>, s: &str) -> Result<()> {
     Ok(())
 }
 
+/// Builds one framed entry in a single buffer: each document is serialized straight
+/// into the frame, and the same bytes later fill the dataset's JSON columns, so a row is
+/// serialized once per append.
+pub struct FrameBuilder {
+    buf: Vec<u8>,
+    count_at: usize,
+    rows: u32,
+    spans: Vec<(i64, std::ops::Range<usize>)>,
+}
+
+impl FrameBuilder {
+    pub fn new(dataset: &str, account: &str, region: &str, capacity: usize) -> Result<Self> {
+        let mut buf = Vec::with_capacity(HEADER + 64 + capacity);
+        buf.extend_from_slice(&[0; HEADER]);
+        put_str(&mut buf, dataset)?;
+        put_str(&mut buf, account)?;
+        put_str(&mut buf, region)?;
+        let count_at = buf.len();
+        buf.extend_from_slice(&[0; 4]);
+        Ok(FrameBuilder {
+            buf,
+            count_at,
+            rows: 0,
+            spans: Vec::new(),
+        })
+    }
+
+    pub fn push(&mut self, time_ms: i64, doc: &serde_json::Value) -> Result<()> {
+        let at = self.buf.len();
+        self.buf.extend_from_slice(&[0; 4]);
+        self.buf.extend_from_slice(&time_ms.to_le_bytes());
+        sonic_rs::to_writer(&mut self.buf, doc).map_err(|e| Error::InvalidRow(e.to_string()))?;
+        let len = u32::try_from(self.buf.len() - at - ROW_HEADER)
+            .map_err(|_| Error::InvalidRow("row too large".into()))?;
+        self.buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
+        self.spans.push((time_ms, at + ROW_HEADER..self.buf.len()));
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The framed bytes (magic, payload length, CRC-32 of the payload, payload).
+    pub fn finish(mut self) -> Result<Frame> {
+        let payload_len = u32::try_from(self.buf.len() - HEADER)
+            .map_err(|_| Error::InvalidRow("batch too large".into()))?;
+        self.buf[self.count_at..self.count_at + 4].copy_from_slice(&self.rows.to_le_bytes());
+        let crc = crc32fast::hash(&self.buf[HEADER..]);
+        self.buf[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        self.buf[4..8].copy_from_slice(&payload_len.to_le_bytes());
+        self.buf[8..12].copy_from_slice(&crc.to_le_bytes());
+        Ok(Frame {
+            bytes: self.buf,
+            spans: self.spans,
+        })
+    }
+}
+
+/// A framed entry and where each row's JSON text sits in it.
+pub struct Frame {
+    pub bytes: Vec<u8>,
+    pub spans: Vec<(i64, std::ops::Range<usize>)>,
+}
+
+impl Frame {
+    /// Row `i`'s time and JSON text.
+    pub fn row(&self, i: usize) -> Option<(i64, &str)> {
+        let (t, r) = self.spans.get(i)?;
+        std::str::from_utf8(self.bytes.get(r.clone())?)
+            .ok()
+            .map(|s| (*t, s))
+    }
+}
+
 impl Entry {
-    /// Frames the entry: magic, payload length, CRC-32 of the payload, payload.
+    /// Frames the entry (the form tests and tools use; appends use [`FrameBuilder`]).
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let mut payload =
-            Vec::with_capacity(64 + self.rows.iter().map(|r| r.len() + 4).sum::<usize>());
-        put_str(&mut payload, &self.dataset)?;
-        put_str(&mut payload, &self.account)?;
-        put_str(&mut payload, &self.region)?;
-        payload.extend_from_slice(&(self.rows.len() as u32).to_le_bytes());
-        for r in &self.rows {
+        let capacity = self.rows.iter().map(|(_, r)| r.len() + ROW_HEADER).sum();
+        let mut f = FrameBuilder::new(&self.dataset, &self.account, &self.region, capacity)?;
+        for (t, r) in &self.rows {
+            let at = f.buf.len();
             let len =
                 u32::try_from(r.len()).map_err(|_| Error::InvalidRow("row too large".into()))?;
-            payload.extend_from_slice(&len.to_le_bytes());
-            payload.extend_from_slice(r);
+            f.buf.extend_from_slice(&len.to_le_bytes());
+            f.buf.extend_from_slice(&t.to_le_bytes());
+            f.buf.extend_from_slice(r);
+            f.spans.push((*t, at + ROW_HEADER..f.buf.len()));
+            f.rows += 1;
         }
-        let len = u32::try_from(payload.len())
-            .map_err(|_| Error::InvalidRow("batch too large".into()))?;
-        let mut out = Vec::with_capacity(HEADER + payload.len());
-        out.extend_from_slice(&MAGIC.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-        out.extend_from_slice(&payload);
-        Ok(out)
+        Ok(f.finish()?.bytes)
     }
 
     fn decode_payload(p: &[u8]) -> Option<Entry> {
@@ -67,7 +135,8 @@ impl Entry {
         let mut rows = Vec::with_capacity(n.min(1 << 20));
         for _ in 0..n {
             let len = c.u32()? as usize;
-            rows.push(c.take(len)?.to_vec());
+            let time = i64::from_le_bytes(c.take(8)?.try_into().ok()?);
+            rows.push((time, c.take(len)?.to_vec()));
         }
         (c.pos == p.len()).then_some(Entry {
             dataset,
@@ -345,7 +414,7 @@ mod tests {
             account: "123456789012".into(),
             region: "us-east-1".into(),
             rows: (0..n)
-                .map(|i| format!("{{\"i\":{i}}}").into_bytes())
+                .map(|i| (i as i64 * 1000, format!("{{\"i\":{i}}}").into_bytes()))
                 .collect(),
         }
     }
@@ -388,6 +457,42 @@ mod tests {
             (offset, why.as_str()),
             (a.len() as u64, "checksum mismatch")
         );
+    }
+
+    #[test]
+    fn built_frames_hold_each_document_as_serde_json_writes_it() {
+        let docs = [
+            serde_json::json!({"eventName": "PutObject", "n": 1, "f": 1.5, "nested": {"a": [1, null, true]}}),
+            serde_json::json!({"text": "quote \" backslash \\ tab \t newline \n nul \u{0} é ☃ 𝄞"}),
+            serde_json::json!({}),
+        ];
+        let mut b = FrameBuilder::new("audit_events", "123456789012", "eu-west-1", 0).unwrap();
+        for (i, d) in docs.iter().enumerate() {
+            b.push(i as i64 * 7, d).unwrap();
+        }
+        let frame = b.finish().unwrap();
+        for (i, d) in docs.iter().enumerate() {
+            let (t, json) = frame.row(i).unwrap();
+            assert_eq!(t, i as i64 * 7);
+            assert_eq!(json, serde_json::to_string(d).unwrap());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file_name(3));
+        std::fs::write(&path, &frame.bytes).unwrap();
+        let r = replay(&path).unwrap();
+        assert!(r.cut.is_none());
+        let expected = Entry {
+            dataset: "audit_events".into(),
+            account: "123456789012".into(),
+            region: "eu-west-1".into(),
+            rows: docs
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (i as i64 * 7, serde_json::to_vec(d).unwrap()))
+                .collect(),
+        };
+        assert_eq!(r.entries, vec![expected.clone()]);
+        assert_eq!(expected.encode().unwrap(), frame.bytes);
     }
 
     #[test]

@@ -8,11 +8,11 @@ use datafusion::arrow::datatypes::TimestampMillisecondType;
 use datafusion::common::ScalarValue;
 use datafusion::functions_nested::expr_fn::array_has;
 use datafusion::logical_expr::{Expr, col, lit};
-use datafusion::prelude::SessionContext;
 use sha2::{Digest, Sha256};
 use sightline_core::Scope;
 use sightline_lake::Lake;
 use sightline_lake::datasets::audit;
+use sightline_lake::newest::NewestFirst;
 use std::sync::Arc;
 
 pub struct Trail {
@@ -78,16 +78,16 @@ impl Trail {
         let (from, to) = (q.start.timestamp() * 1000, q.end.timestamp() * 1000 + 999);
         let table = self
             .lake
-            .snapshot(audit::NAME, &scope.account_id, from, to)
+            .snapshot(
+                audit::NAME,
+                &scope.account_id,
+                Some(&scope.region),
+                from,
+                to,
+            )
             .await?;
-        let ctx = SessionContext::new();
-        ctx.register_object_store(
-            self.lake.store().url.as_ref(),
-            self.lake.store().store.clone(),
-        );
-        let mut filter = col("region")
-            .eq(lit(scope.region.clone()))
-            .and(col("event_time").gt_eq(ts(from)))
+        let mut filter = col("event_time")
+            .gt_eq(ts(from))
             .and(col("event_time").lt_eq(ts(to)));
         if let Some(a) = &q.attribute {
             filter = filter.and(attribute_filter(a));
@@ -99,51 +99,47 @@ impl Trail {
                     .and(col("event_id").lt(lit(t.id.clone())))),
             );
         }
-        // Phase one orders only the small key columns; the wide `record` column is read
-        // afterwards for the page's events alone.
-        let store = self.lake.store().clone();
-        let df = ctx
-            .read_table(Arc::new(table))
-            .map_err(sightline_lake::Error::from)?
-            .filter(filter)
-            .map_err(sightline_lake::Error::from)?
-            .select_columns(&["event_time", "event_id"])
-            .map_err(sightline_lake::Error::from)?
-            .sort(vec![
-                col("event_time").sort(false, false),
-                col("event_id").sort(false, false),
-            ])
-            .map_err(sightline_lake::Error::from)?
-            .limit(0, Some(q.max_results + 1))
-            .map_err(sightline_lake::Error::from)?;
-        let batches = df.collect().await.map_err(sightline_lake::Error::from)?;
-        let mut keys: Vec<(i64, String)> = Vec::new();
-        for b in &batches {
-            let times = b.column(0).as_primitive::<TimestampMillisecondType>();
-            let ids = b.column(1).as_string::<i32>();
-            for i in 0..b.num_rows() {
-                if !times.is_null(i) {
-                    keys.push((times.value(i), ids.value(i).to_owned()));
-                }
-            }
-        }
-        let mut rows: Vec<(i64, String, String)> = Vec::with_capacity(keys.len());
-        if let (Some(newest), Some(oldest)) = (keys.first(), keys.last()) {
+        // Phase one finds the page's keys from the small columns, newest segments
+        // first; the wide `record` column is read afterwards for the page alone.
+        let page = self
+            .lake
+            .newest_first(
+                table,
+                &NewestFirst {
+                    filter,
+                    columns: vec!["event_time".into(), "event_id".into()],
+                    sparse_columns: vec!["record".into()],
+                    limit: q.max_results + 1,
+                },
+            )
+            .await?;
+        let times = page.column(0).as_primitive::<TimestampMillisecondType>();
+        let ids = page.column(1).as_string_view();
+        let recs = page.column(2).as_string_view();
+        let mut rows: Vec<(i64, String, Option<String>)> = (0..page.num_rows())
+            .filter(|&i| !times.is_null(i))
+            .map(|i| {
+                let rec = (!recs.is_null(i)).then(|| recs.value(i).to_owned());
+                (times.value(i), ids.value(i).to_owned(), rec)
+            })
+            .collect();
+        // Phase two: the records the key walk did not read, for this page's rows alone.
+        let missing: Vec<&(i64, String, Option<String>)> =
+            rows.iter().filter(|r| r.2.is_none()).collect();
+        if let (Some(newest), Some(oldest)) = (missing.first(), missing.last()) {
             let (lo, hi) = (oldest.0, newest.0);
             let table = self
                 .lake
-                .snapshot(audit::NAME, &scope.account_id, lo, hi)
+                .snapshot(audit::NAME, &scope.account_id, Some(&scope.region), lo, hi)
                 .await?;
-            let ctx = SessionContext::new();
-            ctx.register_object_store(store.url.as_ref(), store.store.clone());
-            let ids: Vec<Expr> = keys.iter().map(|(_, id)| lit(id.clone())).collect();
+            let ctx = self.lake.lookup_context();
+            let ids: Vec<Expr> = missing.iter().map(|r| lit(r.1.clone())).collect();
             let df = ctx
                 .read_table(Arc::new(table))
                 .map_err(sightline_lake::Error::from)?
                 .filter(
-                    col("region")
-                        .eq(lit(scope.region.clone()))
-                        .and(col("event_time").gt_eq(ts(lo)))
+                    col("event_time")
+                        .gt_eq(ts(lo))
                         .and(col("event_time").lt_eq(ts(hi)))
                         .and(col("event_id").in_list(ids, false)),
                 )
@@ -152,18 +148,20 @@ impl Trail {
                 .map_err(sightline_lake::Error::from)?;
             let mut records = std::collections::HashMap::new();
             for b in df.collect().await.map_err(sightline_lake::Error::from)? {
-                let ids = b.column(0).as_string::<i32>();
-                let recs = b.column(1).as_string::<i32>();
+                let ids = b.column(0).as_string_view();
+                let recs = b.column(1).as_string_view();
                 for i in 0..b.num_rows() {
                     records.insert(ids.value(i).to_owned(), recs.value(i).to_owned());
                 }
             }
-            for (t, id) in keys {
-                if let Some(r) = records.remove(&id) {
-                    rows.push((t, id, r));
-                }
+            for r in rows.iter_mut().filter(|r| r.2.is_none()) {
+                r.2 = records.remove(&r.1);
             }
         }
+        let mut rows: Vec<(i64, String, String)> = rows
+            .into_iter()
+            .filter_map(|(t, id, r)| r.map(|r| (t, id, r)))
+            .collect();
         let next = if rows.len() > q.max_results {
             rows.truncate(q.max_results);
             rows.last().map(|(t, id, _)| {

@@ -1,11 +1,12 @@
 //! `audit_events`: one row per CloudTrail record, with the columns LookupEvents and SQL
 //! filter on, and the full record as JSON.
 
-use crate::dataset::{Dataset, arrow_err};
+use crate::dataset::{ColumnHint, Dataset, Row, RowRef, arrow_err};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, ListBuilder, StringBuilder, TimestampMillisecondBuilder,
+    ArrayRef, BooleanBuilder, ListBuilder, StringArray, StringBuilder, StringViewArray,
+    TimestampMillisecondBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -28,39 +29,46 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
             DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
             false,
         ),
-        Field::new("event_id", DataType::Utf8, false),
-        Field::new("request_id", DataType::Utf8, true),
-        Field::new("event_name", DataType::Utf8, false),
-        Field::new("event_source", DataType::Utf8, false),
-        Field::new("user_name", DataType::Utf8, true),
-        Field::new("user_type", DataType::Utf8, true),
-        Field::new("principal_arn", DataType::Utf8, true),
-        Field::new("access_key_id", DataType::Utf8, true),
-        Field::new("source_ip", DataType::Utf8, true),
-        Field::new("error_code", DataType::Utf8, true),
+        Field::new("event_id", DataType::Utf8View, false),
+        Field::new("request_id", DataType::Utf8View, true),
+        Field::new("event_name", DataType::Utf8View, false),
+        Field::new("event_source", DataType::Utf8View, false),
+        Field::new("user_name", DataType::Utf8View, true),
+        Field::new("user_type", DataType::Utf8View, true),
+        Field::new("principal_arn", DataType::Utf8View, true),
+        Field::new("access_key_id", DataType::Utf8View, true),
+        Field::new("source_ip", DataType::Utf8View, true),
+        Field::new("error_code", DataType::Utf8View, true),
         Field::new("read_only", DataType::Boolean, true),
         list("resource_names"),
         list("resource_types"),
-        Field::new("account_id", DataType::Utf8, false),
-        Field::new("region", DataType::Utf8, false),
-        Field::new("record", DataType::Utf8, false),
+        Field::new("account_id", DataType::Utf8View, false),
+        Field::new("region", DataType::Utf8View, false),
+        Field::new("record", DataType::Utf8View, false),
     ]))
 });
 
 pub struct AuditEvents;
 
-/// The stored row: the record and the call's precise time. A bare record is accepted too
-/// (its `eventTime` is then the time).
-pub fn row(time: DateTime<Utc>, record: J) -> J {
-    serde_json::json!({ "timeMillis": time.timestamp_millis(), "record": record })
+/// The row of one CloudTrail record, at the call's precise time (the record's
+/// `eventTime` has whole seconds only).
+pub fn row(time: DateTime<Utc>, record: J) -> Row {
+    Row::new(time, record)
 }
 
-/// The CloudTrail record of a row and its precise time, if the row carries one.
-fn unwrap(row: &J) -> (&J, Option<i64>) {
-    match (row.get("record"), row.get("timeMillis").and_then(J::as_i64)) {
-        (Some(r), Some(t)) => (r, Some(t)),
-        _ => (row, None),
-    }
+/// The row of a record whose `eventTime` is the only time known (imports, tests).
+pub fn record_row(record: J) -> Result<Row> {
+    let t = s(&record, &["eventTime"])
+        .ok_or_else(|| Error::InvalidRow("audit record without eventTime".into()))?;
+    let time = DateTime::parse_from_rfc3339(t)
+        .map_err(|_| Error::InvalidRow(format!("invalid eventTime '{t}'")))?
+        .with_timezone(&Utc);
+    Ok(Row::new(time, record))
+}
+
+/// The `Utf8View` form of a string column, over the same bytes.
+fn view(a: StringArray) -> ArrayRef {
+    Arc::new(StringViewArray::from(&a))
 }
 
 fn s<'a>(v: &'a J, path: &[&str]) -> Option<&'a str> {
@@ -73,16 +81,14 @@ fn s<'a>(v: &'a J, path: &[&str]) -> Option<&'a str> {
 
 /// CloudTrail's `Username` lookup attribute: the IAM user name, the role session's
 /// issuer name, or `root`.
-fn user_name(r: &J) -> Option<String> {
+fn user_name(r: &J) -> Option<&str> {
     let ui = r.get("userIdentity")?;
     if let Some(n) = s(ui, &["userName"]) {
-        return Some(n.to_owned());
+        return Some(n);
     }
     match s(ui, &["type"]) {
-        Some("Root") => Some("root".into()),
-        Some("AssumedRole") => s(ui, &["arn"])
-            .and_then(|a| a.rsplit('/').next())
-            .map(str::to_owned),
+        Some("Root") => Some("root"),
+        Some("AssumedRole") => s(ui, &["arn"]).and_then(|a| a.rsplit('/').next()),
         _ => None,
     }
 }
@@ -131,45 +137,45 @@ impl Dataset for AuditEvents {
         "event_time"
     }
 
-    fn row_time(&self, row: &J) -> Result<DateTime<Utc>> {
-        let (row, precise) = unwrap(row);
-        if let Some(ms) = precise {
-            return DateTime::from_timestamp_millis(ms)
-                .ok_or_else(|| Error::InvalidRow(format!("invalid time {ms}")));
-        }
-        let t = s(row, &["eventTime"])
-            .ok_or_else(|| Error::InvalidRow("audit record without eventTime".into()))?;
-        DateTime::parse_from_rfc3339(t)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| Error::InvalidRow(format!("invalid eventTime '{t}'")))
+    fn column_hints(&self) -> &'static [(&'static str, ColumnHint)] {
+        &[
+            ("event_id", ColumnHint::Unique),
+            ("request_id", ColumnHint::Unique),
+            ("record", ColumnHint::Wide),
+        ]
     }
 
-    fn to_batch(&self, account: &str, region: &str, rows: &[&J]) -> Result<RecordBatch> {
+    fn to_batch(&self, account: &str, region: &str, rows: &[RowRef<'_>]) -> Result<RecordBatch> {
         let n = rows.len();
         let mut time = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
+        // Built as plain strings, sized by the rows, then viewed without copying: a view
+        // builder's blocks start at 8 KiB each, which a batch of one row would keep.
         let mut strings: Vec<StringBuilder> = (0..10)
-            .map(|_| StringBuilder::with_capacity(n, n * 16))
+            .map(|_| StringBuilder::with_capacity(n, n * 24))
             .collect();
         let mut read_only = BooleanBuilder::with_capacity(n);
-        let mut names = ListBuilder::new(StringBuilder::new());
-        let mut types = ListBuilder::new(StringBuilder::new());
-        let mut acct = StringBuilder::with_capacity(n, n * 12);
-        let mut reg = StringBuilder::with_capacity(n, n * 9);
-        let mut record = StringBuilder::with_capacity(n, n * 1024);
-        for &row in rows {
-            time.append_value(self.row_time(row)?.timestamp_millis());
-            let (r, _) = unwrap(row);
+        // Sized by the rows: the builders' default reserve (1024 items) would make a
+        // one-row batch carry kilobytes of empty capacity in the buffer.
+        let mut names = ListBuilder::with_capacity(StringBuilder::with_capacity(2 * n, 48 * n), n);
+        let mut types = ListBuilder::with_capacity(StringBuilder::with_capacity(n, 16 * n), n);
+        let mut acct = StringBuilder::with_capacity(n, n * account.len());
+        let mut reg = StringBuilder::with_capacity(n, n * region.len());
+        let mut record =
+            StringBuilder::with_capacity(n, rows.iter().map(|r| r.json.len()).sum::<usize>());
+        for row in rows {
+            time.append_value(row.time_ms);
+            let r = row.doc;
             let fields = [
-                s(r, &["eventID"]).map(str::to_owned),
-                s(r, &["requestID"]).map(str::to_owned),
-                s(r, &["eventName"]).map(str::to_owned),
-                s(r, &["eventSource"]).map(str::to_owned),
+                s(r, &["eventID"]),
+                s(r, &["requestID"]),
+                s(r, &["eventName"]),
+                s(r, &["eventSource"]),
                 user_name(r),
-                s(r, &["userIdentity", "type"]).map(str::to_owned),
-                s(r, &["userIdentity", "arn"]).map(str::to_owned),
-                s(r, &["userIdentity", "accessKeyId"]).map(str::to_owned),
-                s(r, &["sourceIPAddress"]).map(str::to_owned),
-                s(r, &["errorCode"]).map(str::to_owned),
+                s(r, &["userIdentity", "type"]),
+                s(r, &["userIdentity", "arn"]),
+                s(r, &["userIdentity", "accessKeyId"]),
+                s(r, &["sourceIPAddress"]),
+                s(r, &["errorCode"]),
             ];
             for (i, (b, v)) in strings.iter_mut().zip(fields).enumerate() {
                 match v {
@@ -193,12 +199,12 @@ impl Dataset for AuditEvents {
                     if short != arn && !short.is_empty() {
                         names.values().append_value(short);
                     }
-                    match s(res, &["type"])
-                        .map(str::to_owned)
-                        .or_else(|| resource_type(arn))
-                    {
+                    match s(res, &["type"]) {
                         Some(t) => types.values().append_value(t),
-                        None => types.values().append_null(),
+                        None => match resource_type(arn) {
+                            Some(t) => types.values().append_value(t),
+                            None => types.values().append_null(),
+                        },
                     }
                 }
             }
@@ -206,23 +212,21 @@ impl Dataset for AuditEvents {
             types.append(true);
             acct.append_value(account);
             reg.append_value(region);
-            record.append_value(
-                serde_json::to_string(r).map_err(|e| Error::InvalidRow(e.to_string()))?,
-            );
+            record.append_value(row.json);
         }
         let mut cols: Vec<ArrayRef> = vec![Arc::new(time.finish())];
         let mut strings = strings.into_iter();
         for _ in 0..10 {
             if let Some(mut b) = strings.next() {
-                cols.push(Arc::new(b.finish()));
+                cols.push(view(b.finish()));
             }
         }
         cols.push(Arc::new(read_only.finish()));
         cols.push(Arc::new(names.finish()));
         cols.push(Arc::new(types.finish()));
-        cols.push(Arc::new(acct.finish()));
-        cols.push(Arc::new(reg.finish()));
-        cols.push(Arc::new(record.finish()));
+        cols.push(view(acct.finish()));
+        cols.push(view(reg.finish()));
+        cols.push(view(record.finish()));
         RecordBatch::try_new(self.schema(), cols).map_err(arrow_err)
     }
 }
