@@ -33,21 +33,18 @@ def _stop_and_check(srv: SightlineServer) -> None:
 def server(tmp_path_factory):
     """The shared Sightline server: `.env` for `aws` subprocesses, `.client()` /
     `.session()` for boto3, `.root` for the management account root credentials."""
-    base = tmp_path_factory.mktemp("sightline")
-    srv = SightlineServer(base / "data", base / "logs")
-    try:
-        srv.start()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield srv
-    _stop_and_check(srv)
+    yield from _running(tmp_path_factory.mktemp("sightline"))
 
 
 @pytest.fixture(scope="module")
 def module_server(tmp_path_factory):
     """A fresh Sightline for one test module, for modules that need to know every event
     of the account they look at (the shared server collects the other modules' calls)."""
-    base = tmp_path_factory.mktemp("sightline-module")
+    yield from _running(tmp_path_factory.mktemp("sightline-module"))
+
+
+def _running(base):
+    """A server started in `base` for the fixture's life, checked when it stops."""
     srv = SightlineServer(base / "data", base / "logs")
     try:
         srv.start()

@@ -143,8 +143,10 @@ def read_shared_credentials(path: Path, profile: str = "default") -> Creds:
 # --------------------------------------------------------------------------- CLI
 
 
-class AwsCliError(AssertionError):
-    """A failed `aws` invocation; `code` is the AWS error code printed by the CLI."""
+class CommandError(AssertionError):
+    """A failed command-line client; `code` is the AWS error code it printed on stderr."""
+
+    program = "?"
 
     def __init__(self, argv: list, returncode: int, stdout: str, stderr: str):
         self.argv = argv
@@ -154,8 +156,15 @@ class AwsCliError(AssertionError):
         match = ERROR_CODE_RE.search(stderr)
         self.code = match.group(1) if match else None
         super().__init__(
-            f"aws {' '.join(argv)} exited {returncode}\nstdout: {stdout}\nstderr: {stderr}"
+            f"{self.program} {' '.join(argv)} exited {returncode}\n"
+            f"stdout: {stdout}\nstderr: {stderr}"
         )
+
+
+class AwsCliError(CommandError):
+    """A failed `aws` invocation."""
+
+    program = "aws"
 
 
 @dataclass
@@ -557,19 +566,10 @@ def org_role_arn(account_id: str) -> str:
 # --------------------------------------------------------------------------- sightline query
 
 
-class QueryError(AssertionError):
-    """A failed `sightline query`; `code` is the AWS error code printed on stderr."""
+class QueryError(CommandError):
+    """A failed `sightline query`."""
 
-    def __init__(self, argv: list, returncode: int, stdout: str, stderr: str):
-        self.argv = argv
-        self.returncode = returncode
-        self.stdout = stdout
-        self.stderr = stderr
-        match = ERROR_CODE_RE.search(stderr)
-        self.code = match.group(1) if match else None
-        super().__init__(
-            f"sightline {' '.join(argv)} exited {returncode}\nstdout: {stdout}\nstderr: {stderr}"
-        )
+    program = "sightline"
 
 
 def _query_env(target) -> dict:

@@ -1754,15 +1754,23 @@ async fn fetch_records(
 /// A session over the lake's store; `pushdown` turns on Parquet filter pushdown (late
 /// materialization: other columns are decoded only for rows that pass the filters).
 fn session(lake: &Lake, pushdown: bool) -> SessionContext {
-    let mut config = SessionConfig::new();
     if pushdown {
-        config = config
-            .set_bool("datafusion.execution.parquet.pushdown_filters", true)
-            .set_bool("datafusion.execution.parquet.reorder_filters", true);
+        lake.lookup_context()
+    } else {
+        lake.context(SessionConfig::new())
     }
-    let ctx = SessionContext::new_with_config(config);
-    ctx.register_object_store(lake.store().url.as_ref(), lake.store().store.clone());
-    ctx
+}
+
+/// `runs` timings of `f`, sorted.
+async fn timed<T>(runs: usize, mut f: impl AsyncFnMut() -> R<T>) -> R<Vec<Duration>> {
+    let mut lat = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        f().await?;
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    Ok(lat)
 }
 
 /// Phase one of `Trail::lookup` (first page), under EXPLAIN ANALYZE.
@@ -1857,34 +1865,30 @@ async fn profile(
     let variants = [
         ("replica", false, false),
         ("+pushdown", true, false),
-        ("newest-first", false, true),
-        ("newest-first+pushdown", true, true),
+        // Lake::newest_first always runs with pushdown.
+        ("newest-first", true, true),
     ];
     let trail = Trail { lake: lake.clone() };
     for (name, q) in &cases {
         let expected = trail.lookup(&scope(), q, None).await?.records;
         let mut parts = Vec::new();
         let c0 = cpu_mark();
-        let mut lat = Vec::new();
-        for _ in 0..runs {
-            let t = Instant::now();
-            std::hint::black_box(trail.lookup(&scope(), q, None).await?);
-            lat.push(t.elapsed());
-        }
-        lat.sort();
+        let lat = timed(runs, async || {
+            Ok(std::hint::black_box(trail.lookup(&scope(), q, None).await?))
+        })
+        .await?;
         parts.push(format!("Trail::lookup {}", ms(pct(&lat, 50.0))));
         for (label, pushdown, newest) in variants {
             let got = alt_lookup(lake, q, pushdown, newest).await?;
             if got != expected {
                 return Err(format!("{label} lookup ({name}) returned another page").into());
             }
-            let mut lat = Vec::new();
-            for _ in 0..runs {
-                let t = Instant::now();
-                std::hint::black_box(alt_lookup(lake, q, pushdown, newest).await?);
-                lat.push(t.elapsed());
-            }
-            lat.sort();
+            let lat = timed(runs, async || {
+                Ok(std::hint::black_box(
+                    alt_lookup(lake, q, pushdown, newest).await?,
+                ))
+            })
+            .await?;
             parts.push(format!("{label} {}", ms(pct(&lat, 50.0))));
         }
         let c1 = cpu_mark();
@@ -1908,12 +1912,10 @@ async fn profile(
         ctx.register_table("audit_events", Arc::new(table))?;
         let q = format!("SELECT count(*) FROM audit_events WHERE event_name = '{RARE_NAME}'");
         ctx.sql(&q).await?.collect().await?;
-        let mut lat = Vec::new();
-        for _ in 0..runs {
-            let t = Instant::now();
-            std::hint::black_box(ctx.sql(&q).await?.collect().await?);
-            lat.push(t.elapsed());
-        }
+        let lat = timed(runs, async || {
+            Ok(std::hint::black_box(ctx.sql(&q).await?.collect().await?))
+        })
+        .await?;
         parts.push(format!(
             "{} {}",
             if pushdown { "pushdown" } else { "default" },
@@ -1931,12 +1933,10 @@ async fn profile(
 
     // The GROUP BY: the per-query session, and DataFusion over the files directly.
     let c0 = cpu_mark();
-    let mut lat = Vec::new();
-    for _ in 0..runs {
-        let t = Instant::now();
-        std::hint::black_box(lake.session(ACCOUNT).await?);
-        lat.push(t.elapsed());
-    }
+    let lat = timed(runs, async || {
+        Ok(std::hint::black_box(lake.session(ACCOUNT).await?))
+    })
+    .await?;
     let session_ms = median(&lat);
     let ctx = SessionContext::new_with_config(SessionConfig::new().set_bool(
         "datafusion.execution.listing_table_ignore_subdirectory",
@@ -1949,12 +1949,12 @@ async fn profile(
     )
     .await?;
     ctx.sql(DUCKDB_QUERY).await?.collect().await?;
-    let mut lat = Vec::new();
-    for _ in 0..runs {
-        let t = Instant::now();
-        std::hint::black_box(ctx.sql(DUCKDB_QUERY).await?.collect().await?);
-        lat.push(t.elapsed());
-    }
+    let lat = timed(runs, async || {
+        Ok(std::hint::black_box(
+            ctx.sql(DUCKDB_QUERY).await?.collect().await?,
+        ))
+    })
+    .await?;
     let direct = median(&lat);
     let c1 = cpu_mark();
     report.row(

@@ -26,30 +26,22 @@ pub struct Buffer {
     /// Per partition: (WAL generation, batch), in append order.
     partitions: BTreeMap<PartitionKey, Vec<(u64, RecordBatch)>>,
     rows: usize,
-    bytes: usize,
 }
 
 impl Buffer {
     pub fn insert(&mut self, generation: u64, prepared: Prepared) {
         for (key, batch) in prepared.batches {
             self.rows += batch.num_rows();
-            self.bytes += batch.get_array_memory_size();
             let batches = self.partitions.entry(key).or_default();
             batches.push((generation, batch));
             for limit in [32, 1024] {
-                if let Some((before, after)) = coalesce_tail(batches, limit) {
-                    self.bytes = self.bytes - before + after;
-                }
+                coalesce_tail(batches, limit);
             }
         }
     }
 
     pub fn rows(&self) -> usize {
         self.rows
-    }
-
-    pub fn bytes(&self) -> usize {
-        self.bytes
     }
 
     /// Batches of one dataset and account (all regions), for a query snapshot.
@@ -95,9 +87,12 @@ impl Buffer {
     }
 
     fn recount(&mut self) {
-        let all = || self.partitions.values().flatten().map(|(_, b)| b);
-        self.rows = all().map(|b| b.num_rows()).sum();
-        self.bytes = all().map(|b| b.get_array_memory_size()).sum();
+        self.rows = self
+            .partitions
+            .values()
+            .flatten()
+            .map(|(_, b)| b.num_rows())
+            .sum();
     }
 }
 
@@ -107,8 +102,8 @@ const RUN: usize = 32;
 /// Under load each append brings a few rows, and thousands of tiny batches would make
 /// every query snapshot and flush slow (and each carries fixed overhead). A run of
 /// `RUN` trailing batches of one generation, each under `limit` rows, is merged into
-/// one. Returns the memory size of the run before and after.
-fn coalesce_tail(batches: &mut Vec<(u64, RecordBatch)>, limit: usize) -> Option<(usize, usize)> {
+/// one; if the merge fails the batches stay as they are.
+fn coalesce_tail(batches: &mut Vec<(u64, RecordBatch)>, limit: usize) -> Option<()> {
     let (generation, _) = batches.last()?;
     let generation = *generation;
     let run = batches
@@ -122,11 +117,9 @@ fn coalesce_tail(batches: &mut Vec<(u64, RecordBatch)>, limit: usize) -> Option<
     let at = batches.len() - run;
     let tail: Vec<RecordBatch> = batches[at..].iter().map(|(_, b)| b.clone()).collect();
     let merged = concat_batches(&tail[0].schema(), &tail).ok()?;
-    let before = tail.iter().map(RecordBatch::get_array_memory_size).sum();
-    let after = merged.get_array_memory_size();
     batches.truncate(at);
     batches.push((generation, merged));
-    Some((before, after))
+    Some(())
 }
 
 #[cfg(test)]

@@ -64,10 +64,21 @@ impl FrameBuilder {
     }
 
     pub fn push(&mut self, time_ms: i64, doc: &serde_json::Value) -> Result<()> {
+        self.push_with(time_ms, |buf| {
+            sonic_rs::to_writer(buf, doc).map_err(|e| Error::InvalidRow(e.to_string()))
+        })
+    }
+
+    /// Appends one row whose JSON text `write` puts at the end of the buffer.
+    fn push_with(
+        &mut self,
+        time_ms: i64,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
         let at = self.buf.len();
         self.buf.extend_from_slice(&[0; 4]);
         self.buf.extend_from_slice(&time_ms.to_le_bytes());
-        sonic_rs::to_writer(&mut self.buf, doc).map_err(|e| Error::InvalidRow(e.to_string()))?;
+        write(&mut self.buf)?;
         let len = u32::try_from(self.buf.len() - at - ROW_HEADER)
             .map_err(|_| Error::InvalidRow("row too large".into()))?;
         self.buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
@@ -114,14 +125,10 @@ impl Entry {
         let capacity = self.rows.iter().map(|(_, r)| r.len() + ROW_HEADER).sum();
         let mut f = FrameBuilder::new(&self.dataset, &self.account, &self.region, capacity)?;
         for (t, r) in &self.rows {
-            let at = f.buf.len();
-            let len =
-                u32::try_from(r.len()).map_err(|_| Error::InvalidRow("row too large".into()))?;
-            f.buf.extend_from_slice(&len.to_le_bytes());
-            f.buf.extend_from_slice(&t.to_le_bytes());
-            f.buf.extend_from_slice(r);
-            f.spans.push((*t, at + ROW_HEADER..f.buf.len()));
-            f.rows += 1;
+            f.push_with(*t, |buf| {
+                buf.extend_from_slice(r);
+                Ok(())
+            })?;
         }
         Ok(f.finish()?.bytes)
     }

@@ -215,10 +215,7 @@ impl Service for CloudTrail {
                 })
                 .await
             }
-            other => Err(ApiError::bad_request(
-                "UnknownOperationException",
-                format!("Unknown operation {other}"),
-            )),
+            other => Err(self.def().undispatched(other)),
         }
     }
 }

@@ -104,4 +104,15 @@ impl ServiceDef {
     pub fn event_source(&self) -> String {
         format!("{}.amazonaws.com", self.endpoint_prefix)
     }
+
+    /// What a service answers for an operation its table declares but its dispatch does
+    /// not handle: the unknown-operation error in its first protocol's form.
+    pub fn undispatched(&self, operation: &str) -> crate::ApiError {
+        let protocol = self
+            .protocols
+            .first()
+            .copied()
+            .unwrap_or(Protocol::AwsJson1_1);
+        crate::CommonError::UnknownOperation(operation.to_owned()).to_api_error(protocol)
+    }
 }

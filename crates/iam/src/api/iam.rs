@@ -622,10 +622,7 @@ impl Iam {
                 let x: Role = id.get_entity(acct, &required(r.role_name.clone(), "RoleName")?)?;
                 page("Tags", x.tags, r.marker.as_deref(), r.max_items)
             }),
-            other => Err(ApiError::bad_request(
-                "InvalidAction",
-                format!("Could not find operation {other}"),
-            )),
+            other => Err(self.def().undispatched(other)),
         }
     }
 }

@@ -312,10 +312,7 @@ impl Service for Organizations {
                 })
                 .await
             }
-            other => Err(ApiError::bad_request(
-                "UnknownOperationException",
-                format!("Unknown operation {other}"),
-            )),
+            other => Err(self.def().undispatched(other)),
         }
     }
 }

@@ -188,10 +188,7 @@ impl Service for Sts {
                 )
                 .await
             }
-            other => Err(ApiError::bad_request(
-                "InvalidAction",
-                format!("Could not find operation {other}"),
-            )),
+            other => Err(self.def().undispatched(other)),
         }
     }
 
