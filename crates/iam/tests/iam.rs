@@ -80,7 +80,7 @@ fn root_is_bounded_by_its_account() {
         .replace("ROOT", &format!("arn:aws:iam::{}:root", root.account_id));
     let trust = sightline_wire::ResourcePolicy {
         document: grant,
-        account_grant_delegates: true,
+        kind: sightline_wire::ResourcePolicyKind::Trust,
     };
     assert_eq!(
         id.authorize(

@@ -28,6 +28,10 @@
 //!   `BENCH_DUCKDB_UNAVAILABLE`: why there is none (set by bench/lake.sh).
 //! - `BENCH_EXPLAIN=1`: print EXPLAIN ANALYZE of the lookups and of the GROUP BY.
 
+/// The allocator the server binary uses, so the figures are the server's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Int64Type;

@@ -41,6 +41,9 @@ pub trait Dataset: Send + Sync + 'static {
     /// Name of the timestamp column that orders rows and partitions them by hour.
     fn time_column(&self) -> &'static str;
     fn to_batch(&self, account: &str, region: &str, rows: &[RowRef<'_>]) -> Result<RecordBatch>;
+    /// The time of a document that arrived without one: rows in WAL files of the
+    /// first format, which kept the time only inside the document.
+    fn document_time(&self, doc: &serde_json::Value) -> Result<i64>;
     /// How segments should lay out particular columns.
     fn column_hints(&self) -> &'static [(&'static str, ColumnHint)] {
         &[]

@@ -159,8 +159,12 @@ impl Lake {
                     .iter()
                     .zip(&docs)
                     .map(|((time_ms, json), doc)| {
+                        let time_ms = match time_ms {
+                            Some(t) => *t,
+                            None => dataset.document_time(doc)?,
+                        };
                         Ok(RowRef {
-                            time_ms: *time_ms,
+                            time_ms,
                             doc,
                             json: std::str::from_utf8(json)
                                 .map_err(|e| Error::InvalidRow(e.to_string()))?,

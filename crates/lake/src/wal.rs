@@ -15,18 +15,23 @@ use tokio::sync::oneshot;
 
 // "SLW2": rows carry their event time ahead of the JSON document.
 const MAGIC: u32 = 0x3257_4c53;
+/// "SLWA", the first format: rows are JSON only, their time is inside the document.
+/// Still read, so that acknowledged rows in a WAL left by an older build survive the
+/// upgrade; never written.
+const MAGIC_UNTIMED: u32 = 0x534c_5741;
 const HEADER: usize = 12;
 /// Bytes ahead of each row's JSON: its length (u32) and its time (i64 millis).
 const ROW_HEADER: usize = 12;
 
 /// One logical append as replay reads it back: the rows of one (dataset, account,
-/// region), each with its time in milliseconds and its JSON document as text.
+/// region), each with its time in milliseconds and its JSON document as text. The time
+/// is `None` for rows of the first format, whose dataset reads it from the document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub dataset: String,
     pub account: String,
     pub region: String,
-    pub rows: Vec<(i64, Vec<u8>)>,
+    pub rows: Vec<(Option<i64>, Vec<u8>)>,
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) -> Result<()> {
@@ -125,7 +130,8 @@ impl Entry {
         let capacity = self.rows.iter().map(|(_, r)| r.len() + ROW_HEADER).sum();
         let mut f = FrameBuilder::new(&self.dataset, &self.account, &self.region, capacity)?;
         for (t, r) in &self.rows {
-            f.push_with(*t, |buf| {
+            let t = t.ok_or_else(|| Error::InvalidRow("row without a time".into()))?;
+            f.push_with(t, |buf| {
                 buf.extend_from_slice(r);
                 Ok(())
             })?;
@@ -133,7 +139,7 @@ impl Entry {
         Ok(f.finish()?.bytes)
     }
 
-    fn decode_payload(p: &[u8]) -> Option<Entry> {
+    fn decode_payload(p: &[u8], timed: bool) -> Option<Entry> {
         let mut c = Cursor { data: p, pos: 0 };
         let dataset = c.string()?;
         let account = c.string()?;
@@ -142,7 +148,10 @@ impl Entry {
         let mut rows = Vec::with_capacity(n.min(1 << 20));
         for _ in 0..n {
             let len = c.u32()? as usize;
-            let time = i64::from_le_bytes(c.take(8)?.try_into().ok()?);
+            let time = match timed {
+                true => Some(i64::from_le_bytes(c.take(8)?.try_into().ok()?)),
+                false => None,
+            };
             rows.push((time, c.take(len)?.to_vec()));
         }
         (c.pos == p.len()).then_some(Entry {
@@ -199,10 +208,14 @@ pub fn replay(path: &Path) -> Result<Replay> {
         let magic = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
         let len = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize;
         let crc = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
-        if magic != MAGIC {
-            out.cut = fail("bad frame magic");
-            break;
-        }
+        let timed = match magic {
+            MAGIC => true,
+            MAGIC_UNTIMED => false,
+            _ => {
+                out.cut = fail("bad frame magic");
+                break;
+            }
+        };
         let Some(payload) = data.get(pos + HEADER..pos + HEADER + len) else {
             out.cut = fail("truncated frame payload");
             break;
@@ -211,7 +224,7 @@ pub fn replay(path: &Path) -> Result<Replay> {
             out.cut = fail("checksum mismatch");
             break;
         }
-        match Entry::decode_payload(payload) {
+        match Entry::decode_payload(payload, timed) {
             Some(e) => out.entries.push(e),
             None => {
                 out.cut = fail("undecodable frame");
@@ -421,7 +434,7 @@ mod tests {
             account: "123456789012".into(),
             region: "us-east-1".into(),
             rows: (0..n)
-                .map(|i| (i as i64 * 1000, format!("{{\"i\":{i}}}").into_bytes()))
+                .map(|i| (Some(i as i64 * 1000), format!("{{\"i\":{i}}}").into_bytes()))
                 .collect(),
         }
     }
@@ -495,11 +508,50 @@ mod tests {
             rows: docs
                 .iter()
                 .enumerate()
-                .map(|(i, d)| (i as i64 * 7, serde_json::to_vec(d).unwrap()))
+                .map(|(i, d)| (Some(i as i64 * 7), serde_json::to_vec(d).unwrap()))
                 .collect(),
         };
         assert_eq!(r.entries, vec![expected.clone()]);
         assert_eq!(expected.encode().unwrap(), frame.bytes);
+    }
+
+    /// A frame of the first format, byte by byte as that build wrote it.
+    fn untimed_frame(rows: &[&str]) -> Vec<u8> {
+        let mut payload = Vec::new();
+        for s in ["audit_events", "123456789012", "us-east-1"] {
+            payload.extend_from_slice(&(s.len() as u16).to_le_bytes());
+            payload.extend_from_slice(s.as_bytes());
+        }
+        payload.extend_from_slice(&(rows.len() as u32).to_le_bytes());
+        for r in rows {
+            payload.extend_from_slice(&(r.len() as u32).to_le_bytes());
+            payload.extend_from_slice(r.as_bytes());
+        }
+        let mut out = 0x534c_5741u32.to_le_bytes().to_vec();
+        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        out.extend(payload);
+        out
+    }
+
+    #[test]
+    fn frames_of_the_first_format_are_read_without_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file_name(2));
+        let old = untimed_frame(&[r#"{"a":1}"#, r#"{"b":2}"#]);
+        let new = entry(1).encode().unwrap();
+        std::fs::write(&path, [old, new].concat()).unwrap();
+        let r = replay(&path).unwrap();
+        assert!(r.cut.is_none());
+        assert_eq!(r.entries.len(), 2);
+        assert_eq!(
+            r.entries[0].rows,
+            vec![
+                (None, br#"{"a":1}"#.to_vec()),
+                (None, br#"{"b":2}"#.to_vec())
+            ]
+        );
+        assert_eq!(r.entries[1], entry(1));
     }
 
     #[test]

@@ -125,6 +125,55 @@ async fn a_torn_wal_tail_is_cut_and_earlier_rows_kept() {
     );
 }
 
+/// A WAL left by a build that wrote the first frame format ("SLWA": rows are JSON only)
+/// is replayed after the upgrade, each row at its record's `eventTime`.
+#[tokio::test]
+async fn rows_in_a_wal_of_the_first_format_survive_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal_dir = dir.path().join("lake").join("wal");
+    std::fs::create_dir_all(&wal_dir).unwrap();
+    let mut payload = Vec::new();
+    for s in ["audit_events", A, "us-east-1"] {
+        payload.extend_from_slice(&(s.len() as u16).to_le_bytes());
+        payload.extend_from_slice(s.as_bytes());
+    }
+    let times = ["2026-11-26T10:15:00Z", "2026-11-26T12:40:00Z"];
+    payload.extend_from_slice(&(times.len() as u32).to_le_bytes());
+    for (i, t) in times.iter().enumerate() {
+        let json = serde_json::to_vec(&record(A, i, "CreateUser", t).doc).unwrap();
+        payload.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        payload.extend_from_slice(&json);
+    }
+    let mut frame = b"AWLS".to_vec();
+    frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    frame.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    frame.extend(payload);
+    std::fs::write(wal_dir.join(sightline_lake::wal::file_name(1)), frame).unwrap();
+
+    let lake = open_local(dir.path()).await;
+    assert_eq!(count(&lake, A, "").await, 2);
+    let hours = lake
+        .sql(
+            A,
+            "SELECT CAST(event_time AS VARCHAR) AS t FROM audit_events ORDER BY event_time",
+        )
+        .await
+        .unwrap()
+        .json_rows()
+        .unwrap();
+    let hours: Vec<_> = hours.iter().map(|r| r["t"].clone()).collect();
+    assert_eq!(
+        hours,
+        vec![json!("2026-11-26T10:15:00Z"), json!("2026-11-26T12:40:00Z")]
+    );
+    lake.flush().await.unwrap();
+    assert_eq!(
+        count(&lake, A, "").await,
+        2,
+        "flushed from the old WAL once"
+    );
+}
+
 #[tokio::test]
 async fn accounts_never_see_each_other() {
     let dir = tempfile::tempdir().unwrap();

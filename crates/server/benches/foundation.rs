@@ -118,7 +118,10 @@ fn locate_binary() -> Option<PathBuf> {
         candidates.push(PathBuf::from(t).join("release/sightline"));
     }
     // `cargo bench` runs with the package directory as cwd; the workspace target dir is two up.
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let manifest = manifest_dir.as_path();
     if let Some(ws) = manifest.parent().and_then(Path::parent) {
         candidates.push(ws.join("target/release/sightline"));
     }

@@ -31,6 +31,8 @@ pub enum Error {
     Identity(#[from] sightline_iam::Error),
     #[error("lake: {0}")]
     Lake(#[from] sightline_lake::Error),
+    #[error("kms: {0}")]
+    Kms(#[from] sightline_kms::Error),
     #[error("tls: {0}")]
     Tls(String),
     #[error("configuration: {0}")]
@@ -55,6 +57,9 @@ pub struct Config {
     pub lake_store: String,
     /// Drop telemetry partitions older than this many days.
     pub lake_retention_days: Option<u32>,
+    /// The key that wraps KMS key material at rest; `DATA_DIR/kms/master.key` when unset
+    /// (created on first start, mode 0600).
+    pub kms_master_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -70,6 +75,7 @@ impl Default for Config {
             lake_flush_seconds: 60,
             lake_store: String::new(),
             lake_retention_days: None,
+            kms_master_key_file: None,
         }
     }
 }
@@ -132,6 +138,13 @@ pub async fn start(config: Config) -> Result<Running> {
     let trail = Arc::new(sightline_trail::Trail { lake: lake.clone() });
     services.push(Arc::new(sightline_trail::api::CloudTrail { trail }));
     services.push(Arc::new(query_service::QueryService { lake: lake.clone() }));
+    let master_path = config
+        .kms_master_key_file
+        .clone()
+        .unwrap_or_else(|| data_dir.join("kms").join("master.key"));
+    let master = sightline_kms::crypto::MasterKey::load_or_create(&master_path)?;
+    let kms = Arc::new(sightline_kms::Kms::open(meta.clone(), master)?);
+    services.push(Arc::new(sightline_kms::api::KmsService { kms }));
     let state = Arc::new(AppState::new(services, identity, audit, management.clone()));
 
     let listener = TcpListener::bind(config.listen).await?;

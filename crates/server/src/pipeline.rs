@@ -11,8 +11,8 @@ use sightline_core::{Caller, PrincipalKind, Scope};
 use sightline_policy::{Context, Outcome};
 use sightline_wire::protocol::{Shape, classify, encode_error, encode_output, header};
 use sightline_wire::{
-    ApiError, CallContext, CommonError, EncodeCtx, OperationDef, Protocol, ResourceCtx, Service,
-    Value, WireRequest, WireResponse, sigv4,
+    ApiError, CallContext, CommonError, EncodeCtx, OperationDef, Permission, Protocol, ResourceCtx,
+    Service, Value, WireRequest, WireResponse, sigv4,
 };
 use std::sync::Arc;
 
@@ -185,22 +185,29 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
             v => v.to_audit_json(),
         };
         let rctx = ResourceCtx { partition: "aws", account_id: &account, region: &region, caller_arn: &caller.identity_arn };
-        resources = (op.resources)(&rctx, &input);
+        let declared = (op.resources)(&rctx, &input);
+        let permissions = service.permissions(&scope, op, &input, declared).await.map_err(|e| (protocol, e))?;
+        resources = Vec::with_capacity(permissions.len());
+        for p in &permissions {
+            if !resources.contains(&p.resource) {
+                resources.push(p.resource.clone());
+            }
+        }
         if op.authorize {
             let context = condition_context(&caller, &inc, &region, now);
-            for resource in &resources {
+            for Permission { action, resource } in &permissions {
                 let policy = service.resource_policy(&scope, resource).await;
-                match state.identity.authorize(&caller, op.action, resource, &context, policy.as_ref()) {
+                match state.identity.authorize(&caller, action, resource, &context, policy.as_ref()) {
                     Outcome::Allowed => {}
                     denied => {
                         let why = if denied == Outcome::ExplicitDeny {
                             "with an explicit deny in an identity-based policy".to_owned()
                         } else {
-                            format!("because no identity-based policy allows the {} action", op.action)
+                            format!("because no identity-based policy allows the {action} action")
                         };
                         let msg = format!(
-                            "User: {} is not authorized to perform: {} on resource: {resource} {why}",
-                            caller.identity_arn, op.action
+                            "User: {} is not authorized to perform: {action} on resource: {resource} {why}",
+                            caller.identity_arn
                         );
                         return Err((protocol, CommonError::AccessDenied(msg).to_api_error(protocol)));
                     }

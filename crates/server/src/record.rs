@@ -14,6 +14,7 @@ const SECRET_MEMBERS: &[&str] = &[
     "oldpassword",
     "privatekey",
     "plaintext",
+    "ciphertextblob",
 ];
 
 pub fn redact(v: &mut J) {

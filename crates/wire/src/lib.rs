@@ -17,6 +17,6 @@ pub use error::{ApiError, ApiResult, CommonError};
 pub use operation::{HttpRoute, OperationDef, ResourceCtx, ServiceDef, any_resource};
 pub use protocol::{EncodeCtx, Protocol, WireRequest, WireResponse};
 pub use ser::to_value;
-pub use service::{CallContext, ResourcePolicy, Service, typed};
+pub use service::{CallContext, Permission, ResourcePolicy, ResourcePolicyKind, Service, typed};
 pub use timestamp::{Blob, Timestamp};
 pub use value::{Value, ValueMap};

@@ -31,6 +31,27 @@ pub trait Service: Send + Sync {
         input: Value,
     ) -> Result<Value, ApiError>;
 
+    /// The permissions a call needs, decided before it runs: by default the operation's
+    /// action on each resource its table declares. Services refine this where the
+    /// resource depends on state (a KMS alias names a key, a ciphertext names the key
+    /// that sealed it) or a call needs several actions (KMS ReEncrypt); an error here
+    /// (an unknown key) is the call's answer.
+    async fn permissions(
+        &self,
+        _scope: &Scope,
+        op: &'static OperationDef,
+        _input: &Value,
+        declared: Vec<String>,
+    ) -> Result<Vec<Permission>, ApiError> {
+        Ok(declared
+            .into_iter()
+            .map(|resource| Permission {
+                action: op.action,
+                resource,
+            })
+            .collect())
+    }
+
     /// The resource-based policy attached to `arn` (a role's trust policy, a bucket
     /// policy), consulted by authorization; most resources have none.
     async fn resource_policy(&self, _scope: &Scope, _arn: &str) -> Option<ResourcePolicy> {
@@ -38,13 +59,32 @@ pub trait Service: Send + Sync {
     }
 }
 
+/// One permission a call needs: an IAM action on a resource ARN (or `*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permission {
+    pub action: &'static str,
+    pub resource: String,
+}
+
 /// A resource-based policy document and how AWS combines it with identity policies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourcePolicy {
     pub document: String,
-    /// Role trust and KMS key policies: a grant to a whole account only delegates to that
-    /// account's identity policies, which must allow the call too.
-    pub account_grant_delegates: bool,
+    pub kind: ResourcePolicyKind,
+}
+
+/// Which rules a resource policy is written under and how it combines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourcePolicyKind {
+    /// A bucket policy and the like: within the account, it or an identity policy may
+    /// grant; across accounts both must.
+    Resource,
+    /// A role's trust policy (IAM's document rules, no `Resource`). A grant to a whole
+    /// account only delegates to that account's identity policies.
+    Trust,
+    /// A KMS key policy (resource-policy document rules). It must allow the call itself;
+    /// a grant to a whole account only delegates, as for trust policies.
+    Key,
 }
 
 /// How a service reports an input that does not fit the shape: the code and message

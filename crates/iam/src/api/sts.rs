@@ -204,7 +204,7 @@ impl Service for Sts {
             .ok()?;
         Some(ResourcePolicy {
             document: role.trust.text,
-            account_grant_delegates: true,
+            kind: sightline_wire::ResourcePolicyKind::Trust,
         })
     }
 }

@@ -18,7 +18,7 @@ use parking_lot::RwLock;
 use sightline_core::{Caller, PrincipalKind, SessionContext, SessionIssuer};
 use sightline_meta::Meta;
 use sightline_policy::{Context, Outcome, Policy, PolicyKind, Principal, Request};
-use sightline_wire::ResourcePolicy;
+use sightline_wire::{ResourcePolicy, ResourcePolicyKind};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -262,14 +262,24 @@ impl Identity {
         let resource_account = arn_account(resource)
             .filter(|a| !a.is_empty())
             .unwrap_or(&caller.account_id);
-        let parsed = resource_policy.and_then(|rp| {
-            let kind = if rp.account_grant_delegates {
-                PolicyKind::Trust
-            } else {
-                PolicyKind::Resource
-            };
-            Policy::parse(&rp.document, kind).ok()
-        });
+        let parsed = match resource_policy {
+            None => None,
+            Some(rp) => {
+                let kind = match rp.kind {
+                    ResourcePolicyKind::Trust => PolicyKind::Trust,
+                    ResourcePolicyKind::Resource | ResourcePolicyKind::Key => PolicyKind::Resource,
+                };
+                match Policy::parse(&rp.document, kind) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        // Stored policies were validated when set; one that no longer
+                        // parses grants nothing rather than being ignored.
+                        tracing::warn!(resource, error = %e, "resource policy does not parse");
+                        return Outcome::ImplicitDeny;
+                    }
+                }
+            }
+        };
         if caller.is_root() {
             // The root user's implicit identity grant covers its own account only.
             if let Some(rp) = &parsed {
@@ -288,12 +298,14 @@ impl Identity {
         let policies = self.identity_policies(caller);
         let refs: Vec<&Policy> = policies.iter().map(|p| p.as_ref()).collect();
         match resource_policy {
-            Some(rp) if rp.account_grant_delegates => sightline_policy::authorize_strict(
-                &refs,
-                parsed.as_ref(),
-                resource_account,
-                &request,
-            ),
+            Some(rp) if rp.kind != ResourcePolicyKind::Resource => {
+                sightline_policy::authorize_strict(
+                    &refs,
+                    parsed.as_ref(),
+                    resource_account,
+                    &request,
+                )
+            }
             _ => sightline_policy::authorize(&refs, parsed.as_ref(), resource_account, &request),
         }
     }

@@ -58,12 +58,19 @@ pub fn row(time: DateTime<Utc>, record: J) -> Row {
 
 /// The row of a record whose `eventTime` is the only time known (imports, tests).
 pub fn record_row(record: J) -> Result<Row> {
-    let t = s(&record, &["eventTime"])
+    let time_ms = event_time(&record)?;
+    Ok(Row {
+        time_ms,
+        doc: record,
+    })
+}
+
+fn event_time(record: &J) -> Result<i64> {
+    let t = s(record, &["eventTime"])
         .ok_or_else(|| Error::InvalidRow("audit record without eventTime".into()))?;
     let time = DateTime::parse_from_rfc3339(t)
-        .map_err(|_| Error::InvalidRow(format!("invalid eventTime '{t}'")))?
-        .with_timezone(&Utc);
-    Ok(Row::new(time, record))
+        .map_err(|_| Error::InvalidRow(format!("invalid eventTime '{t}'")))?;
+    Ok(time.with_timezone(&Utc).timestamp_millis())
 }
 
 /// The `Utf8View` form of a string column, over the same bytes.
@@ -135,6 +142,10 @@ impl Dataset for AuditEvents {
 
     fn time_column(&self) -> &'static str {
         "event_time"
+    }
+
+    fn document_time(&self, doc: &J) -> Result<i64> {
+        event_time(doc)
     }
 
     fn column_hints(&self) -> &'static [(&'static str, ColumnHint)] {

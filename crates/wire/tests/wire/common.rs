@@ -123,12 +123,21 @@ pub fn render(resp: &WireResponse) -> String {
     out
 }
 
+/// The package directory as cargo gives it to the running test. The compile-time
+/// `env!("CARGO_MANIFEST_DIR")` would name the checkout that built the binary, which is
+/// another one when a shared target directory reuses it.
+pub fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// Snapshots live in `tests/snapshots/`, named without the module path.
 #[macro_export]
 macro_rules! snap {
     ($name:expr, $value:expr) => {
         insta::with_settings!({
-            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots"),
+            snapshot_path => $crate::common::manifest_dir().join("tests/snapshots"),
             prepend_module_to_snapshot => false,
         }, {
             insta::assert_snapshot!($name, $value);
@@ -140,7 +149,7 @@ macro_rules! snap {
 macro_rules! snap_debug {
     ($name:expr, $value:expr) => {
         insta::with_settings!({
-            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots"),
+            snapshot_path => $crate::common::manifest_dir().join("tests/snapshots"),
             prepend_module_to_snapshot => false,
         }, {
             insta::assert_debug_snapshot!($name, $value);

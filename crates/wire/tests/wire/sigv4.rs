@@ -59,7 +59,7 @@ impl CaseCredential {
 }
 
 fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigv4")
+    crate::common::manifest_dir().join("tests/data/sigv4")
 }
 
 fn load_cases() -> Vec<Case> {
