@@ -984,9 +984,15 @@ async fn open_lake(data: &Path, options: Options) -> R<Arc<Lake>> {
     Ok(Lake::open(data, store, meta, options).await?)
 }
 
+/// `flush_rows` of `usize::MAX` means no size-triggered flush at all (rows or bytes).
 fn bench_options(flush_rows: usize, compact_segments: usize) -> Options {
+    let flush_bytes = match flush_rows {
+        usize::MAX => usize::MAX,
+        _ => Options::default().flush_bytes,
+    };
     Options {
         flush_rows,
+        flush_bytes,
         compact_segments: compact_segments.max(1),
         delete_grace: Duration::ZERO,
         ..Options::default()

@@ -26,22 +26,32 @@ pub struct Buffer {
     /// Per partition: (WAL generation, batch), in append order.
     partitions: BTreeMap<PartitionKey, Vec<(u64, RecordBatch)>>,
     rows: usize,
+    /// Arrow memory of the batches held: what bounds the server's memory between
+    /// flushes, since row sizes vary by dataset and by caller.
+    bytes: usize,
 }
 
 impl Buffer {
     pub fn insert(&mut self, generation: u64, prepared: Prepared) {
         for (key, batch) in prepared.batches {
             self.rows += batch.num_rows();
+            self.bytes += batch.get_array_memory_size();
             let batches = self.partitions.entry(key).or_default();
             batches.push((generation, batch));
             for limit in [32, 1024] {
-                coalesce_tail(batches, limit);
+                if let Some((before, after)) = coalesce_tail(batches, limit) {
+                    self.bytes = self.bytes.saturating_sub(before) + after;
+                }
             }
         }
     }
 
     pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Batches of one dataset and account (all regions), for a query snapshot.
@@ -87,12 +97,9 @@ impl Buffer {
     }
 
     fn recount(&mut self) {
-        self.rows = self
-            .partitions
-            .values()
-            .flatten()
-            .map(|(_, b)| b.num_rows())
-            .sum();
+        let all = || self.partitions.values().flatten().map(|(_, b)| b);
+        self.rows = all().map(RecordBatch::num_rows).sum();
+        self.bytes = all().map(RecordBatch::get_array_memory_size).sum();
     }
 }
 
@@ -102,8 +109,9 @@ const RUN: usize = 32;
 /// Under load each append brings a few rows, and thousands of tiny batches would make
 /// every query snapshot and flush slow (and each carries fixed overhead). A run of
 /// `RUN` trailing batches of one generation, each under `limit` rows, is merged into
-/// one; if the merge fails the batches stay as they are.
-fn coalesce_tail(batches: &mut Vec<(u64, RecordBatch)>, limit: usize) -> Option<()> {
+/// one; if the merge fails the batches stay as they are. Returns the memory of the
+/// merged batches before and after.
+fn coalesce_tail(batches: &mut Vec<(u64, RecordBatch)>, limit: usize) -> Option<(usize, usize)> {
     let (generation, _) = batches.last()?;
     let generation = *generation;
     let run = batches
@@ -117,9 +125,11 @@ fn coalesce_tail(batches: &mut Vec<(u64, RecordBatch)>, limit: usize) -> Option<
     let at = batches.len() - run;
     let tail: Vec<RecordBatch> = batches[at..].iter().map(|(_, b)| b.clone()).collect();
     let merged = concat_batches(&tail[0].schema(), &tail).ok()?;
+    let before = tail.iter().map(RecordBatch::get_array_memory_size).sum();
+    let after = merged.get_array_memory_size();
     batches.truncate(at);
     batches.push((generation, merged));
-    Some(())
+    Some((before, after))
 }
 
 #[cfg(test)]
@@ -171,6 +181,11 @@ mod tests {
         }
         assert_eq!(buf.rows(), 5000);
         assert_eq!(values(&buf), (0..5000).collect::<Vec<_>>());
+        // The running byte count is what a recount finds.
+        let counted = buf.bytes();
+        buf.recount();
+        assert_eq!(counted, buf.bytes());
+        assert!(counted > 5000 * 8);
         let batches = buf.batches("d", "a").len();
         assert!(
             batches < 200,

@@ -70,8 +70,11 @@ impl From<datafusion::error::DataFusionError> for Error {
 pub struct Options {
     /// Flush the buffer at least this often.
     pub flush_interval: Duration,
-    /// ... and whenever it holds this many rows.
+    /// ... and whenever it holds this many rows
     pub flush_rows: usize,
+    /// ... or this many bytes of Arrow memory (what bounds the server's memory under
+    /// load: small records and large ones fill it at different row counts).
+    pub flush_bytes: usize,
     /// Compact a partition once it has this many segments.
     pub compact_segments: usize,
     /// Replaced segments are deleted this long after, so running queries finish.
@@ -85,6 +88,7 @@ impl Default for Options {
         Options {
             flush_interval: Duration::from_secs(60),
             flush_rows: 500_000,
+            flush_bytes: 128 << 20,
             compact_segments: 8,
             delete_grace: Duration::from_secs(60),
             retention_days: None,
@@ -263,7 +267,11 @@ impl Lake {
         let prepared = prepare(ds.as_ref(), &scope.account_id, &scope.region, &refs)?;
         drop(refs);
         self.writer.append(frame.bytes, prepared).await?;
-        if self.buffer.lock().rows() >= self.options.flush_rows {
+        let full = {
+            let b = self.buffer.lock();
+            b.rows() >= self.options.flush_rows || b.bytes() >= self.options.flush_bytes
+        };
+        if full {
             self.flush_wanted.notify_one();
         }
         Ok(())
@@ -483,6 +491,11 @@ impl Lake {
                 }
                 if let Err(e) = lake.flush().await {
                     tracing::error!(error = %e, "lake flush failed");
+                }
+                // A stop waits for the flush in progress, not for compaction: the WAL
+                // keeps whatever was not flushed.
+                if *stop.borrow() {
+                    break;
                 }
                 if let Err(e) = lake.compact().await {
                     tracing::error!(error = %e, "lake compaction failed");
