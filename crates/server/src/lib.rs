@@ -33,6 +33,8 @@ pub enum Error {
     Lake(#[from] sightline_lake::Error),
     #[error("kms: {0}")]
     Kms(#[from] sightline_kms::Error),
+    #[error("s3: {0}")]
+    S3(#[from] sightline_s3::Error),
     #[error("tls: {0}")]
     Tls(String),
     #[error("configuration: {0}")]
@@ -145,6 +147,10 @@ pub async fn start(config: Config) -> Result<Running> {
     let master = sightline_kms::crypto::MasterKey::load_or_create(&master_path)?;
     let kms = Arc::new(sightline_kms::Kms::open(meta.clone(), master)?);
     services.push(Arc::new(sightline_kms::api::KmsService { kms }));
+    // Bucket objects go through the same object_store layer as lake segments.
+    let objects = sightline_lake::store::SegmentStore::local(&data_dir.join("s3"))?;
+    let s3 = Arc::new(sightline_s3::S3::open(meta.clone(), objects.store)?);
+    services.push(Arc::new(sightline_s3::api::S3Service { s3 }));
     let state = Arc::new(AppState::new(services, identity, audit, management.clone()));
 
     let listener = TcpListener::bind(config.listen).await?;
@@ -257,9 +263,9 @@ async fn serve(
     let out = pipeline::handle(&state, inc).await;
     let mut resp = Response::builder()
         .status(out.status)
-        .header("content-type", out.content_type);
+        .header("content-type", out.content_type.as_ref());
     for (k, v) in &out.headers {
-        resp = resp.header(*k, v.as_str());
+        resp = resp.header(k.as_ref(), v.as_str());
     }
     resp.body(Full::new(Bytes::from(out.body)))
         .unwrap_or_default()

@@ -12,7 +12,7 @@ use sightline_policy::{Context, Outcome};
 use sightline_wire::protocol::{Shape, classify, encode_error, encode_output, header};
 use sightline_wire::{
     ApiError, CallContext, CommonError, EncodeCtx, OperationDef, Permission, Protocol, ResourceCtx,
-    Service, Value, WireRequest, WireResponse, sigv4,
+    Service, ServiceDef, Value, WireRequest, WireResponse, sigv4,
 };
 use std::sync::Arc;
 
@@ -175,7 +175,11 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
     let mut resources = Vec::new();
     let mut request_parameters = J::Null;
     let outcome: Result<(Protocol, &'static OperationDef, Value), (Protocol, ApiError)> = async {
-        let (protocol, name, input) = sightline_wire::protocol::resolve(def, &req).map_err(|(p, e)| (p, e.to_api_error(p)))?;
+        // Virtual-hosted S3 (`bucket.localhost`) is routed as path style; the signature
+        // was checked over the request as sent.
+        let hosted_path = virtual_host_path(def, &req);
+        let routed = WireRequest { path: hosted_path.as_deref().unwrap_or(req.path), ..req };
+        let (protocol, name, input) = sightline_wire::protocol::resolve(def, &routed).map_err(|(p, e)| (p, e.to_api_error(p)))?;
         op_name = name.clone();
         let op: &'static OperationDef =
             def.operation(&name).ok_or_else(|| (protocol, CommonError::UnknownOperation(name.clone()).to_api_error(protocol)))?;
@@ -410,5 +414,29 @@ async fn audit_then(
             );
             encode_error(protocol, Some(def), &request_id, &err)
         }
+    }
+}
+
+/// The path-style form of a virtual-hosted S3 request: `Host: bucket.localhost[:port]`
+/// (or `bucket.s3.localhost`) with path `/key` becomes `/bucket/key`.
+fn virtual_host_path(def: &ServiceDef, req: &WireRequest<'_>) -> Option<String> {
+    if def.signing_name != "s3" {
+        return None;
+    }
+    let host = header(req.headers, "host")?;
+    let name = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    let bucket = name
+        .strip_suffix(".s3.localhost")
+        .or_else(|| name.strip_suffix(".localhost"))
+        .filter(|b| !b.is_empty() && *b != "s3")?;
+    match req.path {
+        "" | "/" => Some(format!("/{bucket}")),
+        path => Some(format!("/{bucket}{path}")),
     }
 }

@@ -9,8 +9,13 @@ use crate::value::Value;
 #[derive(Debug, Clone, Copy)]
 pub struct HttpRoute {
     pub method: &'static str,
-    /// Template with `{label}` and greedy `{label+}` segments.
+    /// Template with `{label}` and greedy `{label+}` segments, optionally followed by
+    /// `?` and query parameters the request must carry (`?versioning`, `?list-type=2`):
+    /// S3 tells many operations apart only by those.
     pub path: &'static str,
+    /// The operation reads its request raw: headers as the `$headers` member (lower-case
+    /// names) and the body as the `Body` blob, instead of a body decoded into members.
+    pub raw: bool,
 }
 
 /// What the authorizer needs to know about the caller when computing resource ARNs.
@@ -61,7 +66,20 @@ impl OperationDef {
     }
 
     pub const fn route(mut self, method: &'static str, path: &'static str) -> OperationDef {
-        self.http = Some(HttpRoute { method, path });
+        self.http = Some(HttpRoute {
+            method,
+            path,
+            raw: false,
+        });
+        self
+    }
+
+    /// Hands the operation its request headers and raw body (see [`HttpRoute::raw`]);
+    /// call after [`OperationDef::route`].
+    pub const fn raw_request(mut self) -> OperationDef {
+        if let Some(r) = &mut self.http {
+            r.raw = true;
+        }
         self
     }
 }

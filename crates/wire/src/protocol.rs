@@ -6,6 +6,7 @@ use crate::error::{ApiError, CommonError};
 use crate::operation::{HttpRoute, ServiceDef};
 use crate::value::{Value, ValueMap};
 use http::{HeaderMap, Method};
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Protocol {
@@ -45,8 +46,10 @@ pub struct WireRequest<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WireResponse {
     pub status: u16,
-    pub content_type: &'static str,
-    pub headers: Vec<(&'static str, String)>,
+    pub content_type: Cow<'static, str>,
+    /// Lower-case names; S3 responses carry names only known at run time
+    /// (`x-amz-meta-*`).
+    pub headers: Headers,
     pub body: Vec<u8>,
 }
 
@@ -169,35 +172,54 @@ pub fn resolve(
                     ),
                 ));
             };
+            // The most specific route wins: `GET /{Bucket}?versioning` over `GET /{Bucket}`.
+            let mut best: Option<(usize, &crate::operation::OperationDef, &HttpRoute, Labels)> =
+                None;
             for op in service.operations {
                 let Some(route) = &op.http else { continue };
-                if let Some(labels) = route.matches(req.method.as_str(), req.path) {
-                    let mut input = match p {
-                        Protocol::RestJson1 => json::decode(req.body)
-                            .map_err(|m| (p, CommonError::MalformedInput(m)))?,
-                        _ if req.body.is_empty() => Value::map(),
-                        _ => {
-                            let (_, v) = xml::parse(req.body)
-                                .map_err(|m| (p, CommonError::MalformedInput(m)))?;
-                            v
-                        }
-                    };
-                    let Value::Map(m) = &mut input else {
-                        return Err((
-                            p,
-                            CommonError::MalformedInput("body must be an object".into()),
-                        ));
-                    };
-                    for (k, v) in form_urlencoded::parse(req.query.as_bytes()) {
-                        if !k.starts_with("X-Amz-") {
-                            m.insert(k.into_owned(), Value::String(v.into_owned()));
-                        }
-                    }
-                    for (k, v) in labels {
-                        m.insert(k, Value::String(v));
-                    }
-                    return Ok((p, op.name.to_owned(), input));
+                let Some(labels) = route.matches(req.method.as_str(), req.path) else {
+                    continue;
+                };
+                let Some(specific) = route.matches_query(req.query) else {
+                    continue;
+                };
+                if best.as_ref().is_none_or(|(n, ..)| specific > *n) {
+                    best = Some((specific, op, route, labels));
                 }
+            }
+            if let Some((_, op, route, labels)) = best {
+                let mut input = match p {
+                    _ if route.raw => {
+                        let mut m = ValueMap::new();
+                        m.insert("$headers".into(), header_map(req.headers));
+                        m.insert("Body".into(), Value::Blob(req.body.to_vec()));
+                        Value::Map(m)
+                    }
+                    Protocol::RestJson1 => {
+                        json::decode(req.body).map_err(|m| (p, CommonError::MalformedInput(m)))?
+                    }
+                    _ if req.body.is_empty() => Value::map(),
+                    _ => {
+                        let (_, v) = xml::parse(req.body)
+                            .map_err(|m| (p, CommonError::MalformedInput(m)))?;
+                        v
+                    }
+                };
+                let Value::Map(m) = &mut input else {
+                    return Err((
+                        p,
+                        CommonError::MalformedInput("body must be an object".into()),
+                    ));
+                };
+                for (k, v) in form_urlencoded::parse(req.query.as_bytes()) {
+                    if !k.starts_with("X-Amz-") {
+                        m.insert(k.into_owned(), Value::String(v.into_owned()));
+                    }
+                }
+                for (k, v) in labels {
+                    m.insert(k, Value::String(v));
+                }
+                return Ok((p, op.name.to_owned(), input));
             }
             Err((
                 p,
@@ -207,17 +229,70 @@ pub fn resolve(
     }
 }
 
+/// Response headers: lower-case names, most of them static.
+type Headers = Vec<(Cow<'static, str>, String)>;
+
+/// Decoded path labels of a matched route.
+type Labels = Vec<(String, String)>;
+
+/// Request headers as a member map, lower-case names, repeated headers joined by `,`.
+fn header_map(headers: &HeaderMap) -> Value {
+    let mut m = ValueMap::new();
+    for name in headers.keys() {
+        let values: Vec<String> = headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        m.insert(name.as_str().to_owned(), Value::String(values.join(",")));
+    }
+    Value::Map(m)
+}
+
 impl HttpRoute {
+    fn template(&self) -> (&'static str, Option<&'static str>) {
+        match self.path.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (self.path, None),
+        }
+    }
+
+    /// How many query parameters of the route's template the request carries, or
+    /// `None` when one is missing (or has another value).
+    pub fn matches_query(&self, query: &str) -> Option<usize> {
+        let Some(wanted) = self.template().1 else {
+            return Some(0);
+        };
+        let given: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let mut n = 0;
+        for w in wanted.split('&') {
+            let (k, v) = match w.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (w, None),
+            };
+            let found = given
+                .iter()
+                .any(|(gk, gv)| gk == k && v.is_none_or(|v| gv == v));
+            if !found {
+                return None;
+            }
+            n += 1;
+        }
+        Some(n)
+    }
+
     /// Matches a path against the route's template, returning the decoded labels.
     pub fn matches(&self, method: &str, path: &str) -> Option<Vec<(String, String)>> {
         if !self.method.eq_ignore_ascii_case(method) {
             return None;
         }
+        let template = self.template().0;
         // Only the one leading slash goes: `//k` has an empty first segment, not `k`.
-        let tpl: Vec<&str> = self
-            .path
+        let tpl: Vec<&str> = template
             .strip_prefix('/')
-            .unwrap_or(self.path)
+            .unwrap_or(template)
             .split('/')
             .collect();
         let segs: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
@@ -261,14 +336,15 @@ pub struct EncodeCtx<'a> {
 }
 
 pub fn encode_output(protocol: Protocol, ctx: &EncodeCtx<'_>, output: &Value) -> WireResponse {
-    let (content_type, body, mut headers) = match protocol {
+    let mut status = 200;
+    let (content_type, body, mut headers): (&'static str, Vec<u8>, Headers) = match protocol {
         Protocol::AwsJson1_0 => ("application/x-amz-json-1.0", json::encode(output), vec![]),
         Protocol::AwsJson1_1 => ("application/x-amz-json-1.1", json::encode(output), vec![]),
         Protocol::RestJson1 => ("application/json", json::encode(output), vec![]),
         Protocol::RpcV2Cbor => (
             "application/cbor",
             cbor::encode(output),
-            vec![("smithy-protocol", "rpc-v2-cbor".to_owned())],
+            vec![("smithy-protocol".into(), "rpc-v2-cbor".to_owned())],
         ),
         Protocol::AwsQuery => (
             "text/xml",
@@ -291,32 +367,59 @@ pub fn encode_output(protocol: Protocol, ctx: &EncodeCtx<'_>, output: &Value) ->
             vec![],
         ),
         Protocol::RestXml => {
+            let mut headers = Vec::new();
+            let mut raw_body = None;
             let mut out = String::new();
-            // S3 answers operations without an output document with an empty body.
-            if let Value::Map(m) = output
-                && let Some((root, Value::Map(inner))) = m.iter().next()
-            {
-                out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-                out.push('<');
-                out.push_str(root);
-                out.push_str(" xmlns=\"");
-                xml::escape(ctx.service.xml_namespace, &mut out);
-                out.push_str("\">");
-                xml::write_members(inner, xml::ListStyle::Flattened, &mut out);
-                out.push_str("</");
-                out.push_str(root);
-                out.push('>');
+            if let Value::Map(m) = output {
+                // Members a REST operation sets on the response itself.
+                if let Some(Value::Int(code)) = m.get("$status") {
+                    status = u16::try_from(*code).unwrap_or(200);
+                }
+                if let Some(Value::Map(h)) = m.get("$headers") {
+                    for (k, v) in h.iter() {
+                        if let Some(v) = v.as_str() {
+                            headers.push((Cow::Owned(k.to_ascii_lowercase()), v.to_owned()));
+                        }
+                    }
+                }
+                if let Some(Value::Blob(b)) = m.get("$body") {
+                    raw_body = Some(b.clone());
+                }
+                // S3 answers operations without an output document with an empty body.
+                if let Some((root, doc)) = m.iter().find(|(k, _)| !k.starts_with('$')) {
+                    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+                    out.push('<');
+                    out.push_str(root);
+                    out.push_str(" xmlns=\"");
+                    xml::escape(ctx.service.xml_namespace, &mut out);
+                    out.push_str("\">");
+                    match doc {
+                        Value::Map(inner) => {
+                            xml::write_members(inner, xml::ListStyle::Flattened, &mut out)
+                        }
+                        Value::String(text) => xml::escape(text, &mut out),
+                        _ => {}
+                    }
+                    out.push_str("</");
+                    out.push_str(root);
+                    out.push('>');
+                }
             }
-            ("application/xml", out.into_bytes(), vec![])
+            let body = raw_body.unwrap_or_else(|| out.into_bytes());
+            ("application/xml", body, headers)
         }
     };
-    headers.push(("x-amzn-requestid", ctx.request_id.to_owned()));
+    let content_type = match headers.iter().position(|(k, _)| k == "content-type") {
+        Some(at) => Cow::Owned(headers.remove(at).1),
+        None => Cow::Borrowed(content_type),
+    };
+    headers.push(("x-amzn-requestid".into(), ctx.request_id.to_owned()));
     if protocol == Protocol::RestXml {
         // S3 clients read their own request-id header.
-        headers.push(("x-amz-request-id", ctx.request_id.to_owned()));
+        headers.push(("x-amz-request-id".into(), ctx.request_id.to_owned()));
     }
     WireResponse {
-        status: 200,
+        status,
         content_type,
         headers,
         body,
@@ -330,13 +433,14 @@ pub fn encode_error(
     err: &ApiError,
 ) -> WireResponse {
     let ns = service.map(|s| s.xml_namespace).unwrap_or("");
-    let mut headers = vec![("x-amzn-requestid", request_id.to_owned())];
+    let mut headers: Vec<(Cow<'static, str>, String)> =
+        vec![("x-amzn-requestid".into(), request_id.to_owned())];
     if protocol == Protocol::RestXml {
-        headers.push(("x-amz-request-id", request_id.to_owned()));
+        headers.push(("x-amz-request-id".into(), request_id.to_owned()));
     }
     let (content_type, body) = match protocol {
         Protocol::AwsJson1_0 | Protocol::AwsJson1_1 | Protocol::RestJson1 => {
-            headers.push(("x-amzn-errortype", err.code.clone()));
+            headers.push(("x-amzn-errortype".into(), err.code.clone()));
             push_query_error(&mut headers, service, err);
             let ct = match protocol {
                 Protocol::AwsJson1_0 => "application/x-amz-json-1.0",
@@ -346,7 +450,7 @@ pub fn encode_error(
             (ct, json::encode_error(&err.code, &err.message))
         }
         Protocol::RpcV2Cbor => {
-            headers.push(("smithy-protocol", "rpc-v2-cbor".to_owned()));
+            headers.push(("smithy-protocol".into(), "rpc-v2-cbor".to_owned()));
             push_query_error(&mut headers, service, err);
             (
                 "application/cbor",
@@ -374,7 +478,7 @@ pub fn encode_error(
     };
     WireResponse {
         status: err.status,
-        content_type,
+        content_type: Cow::Borrowed(content_type),
         headers,
         body,
     }
@@ -382,7 +486,7 @@ pub fn encode_error(
 
 /// Services that once spoke Query let query-compatible clients recover the Query code.
 fn push_query_error(
-    headers: &mut Vec<(&'static str, String)>,
+    headers: &mut Vec<(Cow<'static, str>, String)>,
     service: Option<&ServiceDef>,
     err: &ApiError,
 ) {
@@ -392,7 +496,7 @@ fn push_query_error(
         } else {
             "Receiver"
         };
-        headers.push(("x-amzn-query-error", format!("{};{fault}", err.code)));
+        headers.push(("x-amzn-query-error".into(), format!("{};{fault}", err.code)));
     }
 }
 

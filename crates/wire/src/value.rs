@@ -59,8 +59,11 @@ impl Value {
             Value::Blob(_) => J::String("HIDDEN_DUE_TO_SECURITY_REASONS".into()),
             Value::Timestamp(t) => J::String(crate::timestamp::format_audit(t)),
             Value::List(l) => J::Array(l.iter().map(Value::to_audit_json).collect()),
+            // `$` members are transport (raw request headers, response status and
+            // headers, raw bodies), not parameters.
             Value::Map(m) => J::Object(
                 m.iter()
+                    .filter(|(k, _)| !k.starts_with('$'))
                     .map(|(k, v)| (lower_first(k), v.to_audit_json()))
                     .collect(),
             ),

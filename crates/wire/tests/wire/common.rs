@@ -123,6 +123,14 @@ pub fn render(resp: &WireResponse) -> String {
     out
 }
 
+/// Response headers in a comparable form.
+pub fn response_headers(resp: &WireResponse) -> Vec<(&str, String)> {
+    resp.headers
+        .iter()
+        .map(|(k, v)| (k.as_ref(), v.clone()))
+        .collect()
+}
+
 /// The package directory as cargo gives it to the running test. The compile-time
 /// `env!("CARGO_MANIFEST_DIR")` would name the checkout that built the binary, which is
 /// another one when a shared target directory reuses it.

@@ -1,6 +1,8 @@
 //! Error bodies for every protocol, and how each `CommonError` maps to a code and status.
 
-use crate::common::{ALL_PROTOCOLS, EC2, IAM, LAMBDA, LOGS, MONITORING, S3, SQS, render};
+use crate::common::{
+    ALL_PROTOCOLS, EC2, IAM, LAMBDA, LOGS, MONITORING, S3, SQS, render, response_headers,
+};
 use crate::snap;
 use sightline_wire::protocol::encode_error;
 use sightline_wire::{ApiError, CommonError, Protocol, ServiceDef};
@@ -56,14 +58,14 @@ fn query_compatible_json_error() {
     let resp = encode_error(Protocol::AwsJson1_0, Some(&SQS), RID, &err);
     assert_eq!(resp.status, 500);
     assert!(
-        resp.headers
+        response_headers(&resp)
             .contains(&("x-amzn-query-error", "InternalFailure;Receiver".to_owned()))
     );
 
     // Without a service (before one is known) nothing service-specific is added.
     let resp = encode_error(Protocol::AwsJson1_0, None, RID, &err);
     assert_eq!(
-        resp.headers,
+        response_headers(&resp),
         [
             ("x-amzn-requestid", RID.to_owned()),
             ("x-amzn-errortype", "InternalFailure".to_owned())
@@ -78,7 +80,7 @@ fn cbor_error_body() {
     assert_eq!(resp.status, 400);
     assert_eq!(resp.content_type, "application/cbor");
     assert_eq!(
-        resp.headers,
+        response_headers(&resp),
         [
             ("x-amzn-requestid", RID.to_owned()),
             ("smithy-protocol", "rpc-v2-cbor".to_owned()),

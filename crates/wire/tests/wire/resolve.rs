@@ -5,7 +5,9 @@ use crate::common::{
     EC2, IAM, LAMBDA, LOGS, MONITORING, Req, S3, SQS, form_post, json_post, list, map, s,
 };
 use sightline_wire::protocol::{Shape, classify};
-use sightline_wire::{CommonError, HttpRoute, Protocol, Value};
+use sightline_wire::{
+    CommonError, HttpRoute, OperationDef, Protocol, ServiceDef, Value, any_resource,
+};
 
 fn ok(r: Result<(Protocol, String, Value), (Protocol, CommonError)>) -> (Protocol, String, Value) {
     r.unwrap_or_else(|e| panic!("expected success, got {e:?}"))
@@ -450,7 +452,11 @@ fn rest_json_routes() {
 
 #[test]
 fn route_matching() {
-    let route = |method, path| HttpRoute { method, path };
+    let route = |method, path| HttpRoute {
+        method,
+        path,
+        raw: false,
+    };
     let labels = |v: &[(&str, &str)]| {
         Some(
             v.iter()
@@ -500,4 +506,66 @@ fn route_matching() {
     assert_eq!(root.matches("GET", "/"), labels(&[]));
     assert_eq!(root.matches("GET", ""), labels(&[]));
     assert_eq!(root.matches("GET", "/x"), None);
+}
+
+/// S3 tells operations on one path apart by query parameters; the route naming the most
+/// of them wins, and raw operations see their headers and body untouched.
+#[test]
+fn query_discriminators_and_raw_requests() {
+    static DEF: ServiceDef = ServiceDef {
+        signing_name: "s3",
+        endpoint_prefix: "s3",
+        protocols: &[Protocol::RestXml],
+        xml_namespace: "http://s3.amazonaws.com/doc/2006-03-01/",
+        target_prefix: None,
+        query_compatible: false,
+        global_region: None,
+        operations: &[
+            OperationDef::rpc("ListObjects", "s3:ListBucket", true, any_resource)
+                .route("GET", "/{Bucket}")
+                .raw_request(),
+            OperationDef::rpc("ListObjectsV2", "s3:ListBucket", true, any_resource)
+                .route("GET", "/{Bucket}?list-type=2")
+                .raw_request(),
+            OperationDef::rpc(
+                "GetBucketVersioning",
+                "s3:GetBucketVersioning",
+                true,
+                any_resource,
+            )
+            .route("GET", "/{Bucket}?versioning")
+            .raw_request(),
+            OperationDef::rpc("PutObject", "s3:PutObject", false, any_resource)
+                .route("PUT", "/{Bucket}/{Key+}")
+                .raw_request(),
+        ],
+    };
+    let op = |method, path, query| ok(rest(method, path, query, b"").resolve(&DEF)).1;
+    assert_eq!(op("GET", "/b", ""), "ListObjects");
+    assert_eq!(op("GET", "/b", "prefix=a"), "ListObjects");
+    assert_eq!(op("GET", "/b", "list-type=2&prefix=a"), "ListObjectsV2");
+    // Another value of a discriminating parameter is not that operation.
+    assert_eq!(op("GET", "/b", "list-type=1"), "ListObjects");
+    assert_eq!(op("GET", "/b", "versioning"), "GetBucketVersioning");
+    assert_eq!(op("GET", "/b", "versioning="), "GetBucketVersioning");
+
+    let body = b"<not>xml at all";
+    let (_, name, input) = ok(Req::new(
+        "PUT",
+        "/b/k",
+        "",
+        &[
+            ("host", "s3.amazonaws.com"),
+            ("x-amz-meta-Color", "blue"),
+            ("content-type", "text/plain"),
+        ],
+        body,
+    )
+    .resolve(&DEF));
+    assert_eq!(name, "PutObject");
+    assert_eq!(input.get("Body"), Some(&Value::Blob(body.to_vec())));
+    let h = input.get("$headers").unwrap();
+    assert_eq!(h.get("x-amz-meta-color"), Some(&s("blue")));
+    assert_eq!(h.get("content-type"), Some(&s("text/plain")));
+    assert_eq!(input.get("Key"), Some(&s("k")));
 }

@@ -1,0 +1,219 @@
+//! Reading an S3 request: path labels, query parameters, headers, the raw body and the
+//! small XML documents some operations send.
+
+use crate::{Error, Result};
+use base64::Engine as _;
+use bytes::Bytes;
+use md5::Md5;
+use sha2::{Digest, Sha256};
+use sightline_wire::Value;
+use sightline_wire::codec::xml;
+use std::collections::BTreeMap;
+
+pub struct Input<'a>(pub &'a Value);
+
+impl<'a> Input<'a> {
+    fn str(&self, name: &str) -> Option<&'a str> {
+        self.0.get(name).and_then(Value::as_str)
+    }
+
+    /// A path label the route guarantees.
+    pub fn label(&self, name: &str) -> Result<&'a str> {
+        self.str(name)
+            .ok_or_else(|| Error::InvalidArgument(format!("missing {name}")))
+    }
+
+    pub fn query(&self, name: &str) -> Option<&'a str> {
+        self.str(name)
+    }
+
+    /// A request header by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.0.get("$headers")?.get(name)?.as_str()
+    }
+
+    fn headers(&self) -> impl Iterator<Item = (&'a String, &'a str)> {
+        let map = match self.0.get("$headers") {
+            Some(Value::Map(m)) => Some(m),
+            _ => None,
+        };
+        map.into_iter()
+            .flat_map(|m| m.iter())
+            .filter_map(|(k, v)| v.as_str().map(|v| (k, v)))
+    }
+
+    pub fn body(&self) -> Bytes {
+        match self.0.get("Body") {
+            Some(Value::Blob(b)) => Bytes::copy_from_slice(b),
+            _ => Bytes::new(),
+        }
+    }
+
+    /// The body, checked against `Content-MD5` and a hex `x-amz-content-sha256` (the
+    /// signature covers the header, so the body must match it).
+    pub fn body_checked(&self) -> Result<Bytes> {
+        let body = self.body();
+        if let Some(md5) = self.header("content-md5") {
+            let want = base64::engine::general_purpose::STANDARD
+                .decode(md5.trim())
+                .map_err(|_| {
+                    Error::InvalidArgument("The Content-MD5 you specified was invalid.".into())
+                })?;
+            if want.as_slice() != Md5::digest(&body).as_slice() {
+                return Err(Error::BadDigest);
+            }
+        }
+        if let Some(h) = self.header("x-amz-content-sha256")
+            && h.len() == 64
+            && h.bytes().all(|c| c.is_ascii_hexdigit())
+            && !h.eq_ignore_ascii_case(&hex::encode(Sha256::digest(&body)))
+        {
+            return Err(Error::ContentSha256Mismatch);
+        }
+        Ok(body)
+    }
+
+    /// `x-amz-meta-*` headers, names without the prefix.
+    pub fn user_metadata(&self) -> BTreeMap<String, String> {
+        self.headers()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("x-amz-meta-")
+                    .map(|n| (n.to_owned(), v.to_owned()))
+            })
+            .collect()
+    }
+
+    /// The body as an XML document: (root element, members).
+    pub fn xml(&self) -> Result<Option<(String, Value)>> {
+        let body = self.body();
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        xml::parse(&body).map(Some).map_err(|_| Error::MalformedXml)
+    }
+}
+
+pub fn location_constraint(i: &Input<'_>) -> Result<Option<String>> {
+    Ok(i.xml()?.and_then(|(_, v)| {
+        v.get("LocationConstraint")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }))
+}
+
+/// `PutBucketVersioning`: true for Enabled, false for Suspended.
+pub fn versioning_status(i: &Input<'_>) -> Result<bool> {
+    let (root, v) = i.xml()?.ok_or(Error::MalformedXml)?;
+    if root != "VersioningConfiguration" {
+        return Err(Error::MalformedXml);
+    }
+    match v.get("Status").and_then(Value::as_str) {
+        Some("Enabled") => Ok(true),
+        Some("Suspended") => Ok(false),
+        _ => Err(Error::MalformedXml),
+    }
+}
+
+pub struct DeleteRequest {
+    pub objects: Vec<(String, Option<String>)>,
+    pub quiet: bool,
+}
+
+/// `DeleteObjects`: at most 1000 keys.
+pub fn delete_request(i: &Input<'_>) -> Result<DeleteRequest> {
+    let (root, v) = i.xml()?.ok_or(Error::MalformedXml)?;
+    if root != "Delete" {
+        return Err(Error::MalformedXml);
+    }
+    let objects = match v.get("Object") {
+        Some(Value::List(l)) => l.iter().collect::<Vec<_>>(),
+        Some(one @ Value::Map(_)) => vec![one],
+        _ => return Err(Error::MalformedXml),
+    };
+    if objects.len() > 1000 {
+        return Err(Error::MalformedXml);
+    }
+    let objects = objects
+        .into_iter()
+        .map(|o| {
+            let key = o
+                .get("Key")
+                .and_then(Value::as_str)
+                .ok_or(Error::MalformedXml)?;
+            let version = o
+                .get("VersionId")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            Ok((key.to_owned(), version))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let quiet = v.get("Quiet").and_then(Value::as_str) == Some("true");
+    Ok(DeleteRequest { objects, quiet })
+}
+
+/// A single `bytes=` range resolved against the object size: `Ok(None)` for no (or an
+/// ignorable) Range header, `Err(InvalidRange)` when unsatisfiable.
+pub fn byte_range(header: Option<&str>, size: u64) -> Result<Option<std::ops::Range<u64>>> {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return Ok(None);
+    };
+    // Several ranges are not supported by S3 either: it answers with the whole object.
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((a, b)) = spec.split_once('-') else {
+        return Ok(None);
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let range = match (a.is_empty(), b.is_empty()) {
+        (true, true) => return Ok(None),
+        (true, false) => {
+            let n: u64 = b.parse().map_err(|_| Error::InvalidRange)?;
+            if n == 0 {
+                return Err(Error::InvalidRange);
+            }
+            size.saturating_sub(n)..size
+        }
+        (false, _) => {
+            let start: u64 = a.parse().map_err(|_| Error::InvalidRange)?;
+            let end = match b.is_empty() {
+                true => size.saturating_sub(1),
+                false => b
+                    .parse::<u64>()
+                    .map_err(|_| Error::InvalidRange)?
+                    .min(size.saturating_sub(1)),
+            };
+            if start >= size {
+                return Err(Error::InvalidRange);
+            }
+            // A last byte before the first makes the header invalid: it is ignored.
+            if end < start {
+                return Ok(None);
+            }
+            start..end + 1
+        }
+    };
+    Ok(Some(range))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_range;
+
+    #[test]
+    fn ranges_resolve_like_s3() {
+        assert_eq!(byte_range(Some("bytes=0-9"), 100).unwrap(), Some(0..10));
+        assert_eq!(byte_range(Some("bytes=90-"), 100).unwrap(), Some(90..100));
+        assert_eq!(byte_range(Some("bytes=-10"), 100).unwrap(), Some(90..100));
+        assert_eq!(byte_range(Some("bytes=-500"), 100).unwrap(), Some(0..100));
+        assert_eq!(
+            byte_range(Some("bytes=95-200"), 100).unwrap(),
+            Some(95..100)
+        );
+        assert!(byte_range(Some("bytes=100-"), 100).is_err());
+        assert_eq!(byte_range(Some("bytes=5-1"), 100).unwrap(), None);
+        assert_eq!(byte_range(Some("bytes=0-1,5-6"), 100).unwrap(), None);
+        assert_eq!(byte_range(Some("items=0-1"), 100).unwrap(), None);
+        assert_eq!(byte_range(None, 100).unwrap(), None);
+    }
+}

@@ -1,0 +1,464 @@
+//! The S3 engine: bucket lifecycle and ownership, object versions, reads with ranges,
+//! deletes with delete markers, and listings. Bytes are stored before the version row
+//! that names them is committed, so an acknowledged write is complete and a crash
+//! leaves at most an unreferenced blob.
+
+use crate::model::{Bucket, NULL_VERSION, ObjectVersion, Versioning};
+use crate::{Error, Result, store};
+use bytes::Bytes;
+use chrono::Utc;
+use md5::{Digest, Md5};
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt};
+use parking_lot::RwLock;
+use sightline_core::Scope;
+use sightline_meta::Meta;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+pub struct S3 {
+    meta: Arc<Meta>,
+    store: Arc<dyn ObjectStore>,
+    buckets: RwLock<HashMap<String, Bucket>>,
+}
+
+/// What a DeleteObject did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    pub version_id: Option<String>,
+    pub delete_marker: bool,
+}
+
+/// A new object's bytes and attributes.
+#[derive(Debug, Default)]
+pub struct NewObject {
+    pub body: Bytes,
+    pub content_type: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// One page of a listing: objects (or versions) and the common prefixes rolled up by
+/// the delimiter, in key order, and whether more follow.
+#[derive(Debug)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub prefixes: Vec<String>,
+    pub truncated: bool,
+    /// The last key (or prefix) returned, where the next page starts.
+    pub last: Option<String>,
+}
+
+impl<T> Default for Listing<T> {
+    fn default() -> Self {
+        Listing {
+            items: Vec::new(),
+            prefixes: Vec::new(),
+            truncated: false,
+            last: None,
+        }
+    }
+}
+
+/// What a listing asks for: keys under `prefix` after `after` (a key marker, start-after
+/// or continuation key), rolled up by `delimiter`, at most `max` entries; for versions,
+/// also the version marker within the `after` key.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListQuery<'a> {
+    pub prefix: &'a str,
+    pub delimiter: Option<&'a str>,
+    pub after: &'a str,
+    pub version_marker: Option<&'a str>,
+    pub max: usize,
+}
+
+/// The rules S3 applies to bucket names (general purpose buckets).
+pub fn validate_bucket_name(name: &str) -> Result<()> {
+    let bad = || Error::InvalidBucketName(name.to_owned());
+    let b = name.as_bytes();
+    if !(3..=63).contains(&b.len()) {
+        return Err(bad());
+    }
+    let ok_char = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-';
+    let edge = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if !b.iter().all(|c| ok_char(*c)) || !edge(b[0]) || !edge(b[b.len() - 1]) {
+        return Err(bad());
+    }
+    if name.contains("..")
+        || name.starts_with("xn--")
+        || name.starts_with("sthree-")
+        || name.ends_with("-s3alias")
+        || name.ends_with("--ol-s3")
+        || name.parse::<std::net::Ipv4Addr>().is_ok()
+    {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+pub fn validate_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > 1024 {
+        return Err(Error::InvalidArgument(
+            "Object key must be between 1 and 1024 bytes long".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl S3 {
+    pub fn open(meta: Arc<Meta>, store: Arc<dyn ObjectStore>) -> Result<S3> {
+        store::migrate(&meta)?;
+        let buckets = store::load_buckets(&meta)?
+            .into_iter()
+            .map(|b| (b.name.clone(), b))
+            .collect();
+        Ok(S3 {
+            meta,
+            store,
+            buckets: RwLock::new(buckets),
+        })
+    }
+
+    /// The bucket if the caller's account owns it. Another account's bucket is
+    /// AccessDenied, as S3 answers when no bucket policy grants the caller.
+    pub fn bucket(&self, scope: &Scope, name: &str) -> Result<Bucket> {
+        let b = self
+            .buckets
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::NoSuchBucket(name.to_owned()))?;
+        if b.account != scope.account_id {
+            return Err(Error::AccessDenied);
+        }
+        Ok(b)
+    }
+
+    pub fn create_bucket(&self, scope: &Scope, name: &str, object_lock: bool) -> Result<Bucket> {
+        validate_bucket_name(name)?;
+        let mut buckets = self.buckets.write();
+        if let Some(existing) = buckets.get(name) {
+            return Err(if existing.account == scope.account_id {
+                Error::BucketAlreadyOwnedByYou(name.to_owned())
+            } else {
+                Error::BucketAlreadyExists(name.to_owned())
+            });
+        }
+        let bucket = Bucket {
+            name: name.to_owned(),
+            account: scope.account_id.clone(),
+            region: scope.region.clone(),
+            created: Utc::now(),
+            versioning: if object_lock {
+                Versioning::Enabled
+            } else {
+                Versioning::Unversioned
+            },
+            object_lock,
+        };
+        store::put_bucket(&self.meta, &bucket)?;
+        buckets.insert(name.to_owned(), bucket.clone());
+        Ok(bucket)
+    }
+
+    /// The caller's buckets by name.
+    pub fn list_buckets(&self, scope: &Scope) -> Vec<Bucket> {
+        let mut out: Vec<Bucket> = self
+            .buckets
+            .read()
+            .values()
+            .filter(|b| b.account == scope.account_id)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    pub fn delete_bucket(&self, scope: &Scope, name: &str) -> Result<()> {
+        self.bucket(scope, name)?;
+        if !store::bucket_is_empty(&self.meta, name)? {
+            return Err(Error::BucketNotEmpty(name.to_owned()));
+        }
+        store::delete_bucket(&self.meta, name)?;
+        self.buckets.write().remove(name);
+        Ok(())
+    }
+
+    pub fn set_versioning(&self, scope: &Scope, name: &str, enabled: bool) -> Result<()> {
+        let mut b = self.bucket(scope, name)?;
+        if !enabled && b.object_lock {
+            return Err(Error::InvalidArgument(
+                "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.".into(),
+            ));
+        }
+        b.versioning = match (enabled, b.versioning) {
+            (true, _) => Versioning::Enabled,
+            (false, Versioning::Unversioned) => Versioning::Unversioned,
+            (false, _) => Versioning::Suspended,
+        };
+        store::put_bucket(&self.meta, &b)?;
+        self.buckets.write().insert(name.to_owned(), b);
+        Ok(())
+    }
+
+    fn new_version_id(bucket: &Bucket) -> String {
+        match bucket.versioning {
+            Versioning::Enabled => uuid::Uuid::new_v4().simple().to_string(),
+            _ => NULL_VERSION.to_owned(),
+        }
+    }
+
+    async fn free(&self, blobs: Vec<String>) {
+        for b in blobs {
+            if let Err(e) = self.store.delete(&StorePath::from(b.as_str())).await {
+                tracing::warn!(blob = %b, error = %e, "s3 blob not deleted");
+            }
+        }
+    }
+
+    pub async fn put_object(
+        &self,
+        scope: &Scope,
+        bucket: &str,
+        key: &str,
+        obj: NewObject,
+    ) -> Result<ObjectVersion> {
+        validate_key(key)?;
+        let b = self.bucket(scope, bucket)?;
+        let blob = format!("{bucket}/{}", uuid::Uuid::new_v4().simple());
+        let etag = hex::encode(Md5::digest(&obj.body));
+        let size = obj.body.len() as u64;
+        self.store
+            .put(&StorePath::from(blob.as_str()), obj.body.into())
+            .await?;
+        let v = ObjectVersion {
+            key: key.to_owned(),
+            version_id: Self::new_version_id(&b),
+            delete_marker: false,
+            size,
+            etag,
+            content_type: obj.content_type,
+            metadata: obj.metadata,
+            last_modified: Utc::now(),
+            blob: Some(blob),
+            latest: true,
+        };
+        let freed = store::add_version(&self.meta, bucket, &v)?;
+        self.free(freed).await;
+        Ok(v)
+    }
+
+    /// The version a read names: the latest (404 if it is a delete marker) or the given
+    /// one (405 if that is a delete marker).
+    pub fn resolve(
+        &self,
+        scope: &Scope,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<ObjectVersion> {
+        self.bucket(scope, bucket)?;
+        match version_id {
+            None => match store::latest(&self.meta, bucket, key)? {
+                Some(v) if !v.delete_marker => Ok(v),
+                _ => Err(Error::NoSuchKey(key.to_owned())),
+            },
+            Some(id) => match store::version(&self.meta, bucket, key, id)? {
+                Some(v) if v.delete_marker => Err(Error::MethodNotAllowed),
+                Some(v) => Ok(v),
+                None => Err(Error::NoSuchVersion(id.to_owned())),
+            },
+        }
+    }
+
+    /// Bytes `range` (inclusive start, exclusive end) of a resolved version.
+    pub async fn read(&self, v: &ObjectVersion, range: std::ops::Range<u64>) -> Result<Bytes> {
+        let Some(blob) = &v.blob else {
+            return Ok(Bytes::new());
+        };
+        if range.is_empty() {
+            return Ok(Bytes::new());
+        }
+        Ok(self
+            .store
+            .get_range(&StorePath::from(blob.as_str()), range)
+            .await?)
+    }
+
+    pub async fn delete_object(
+        &self,
+        scope: &Scope,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Deleted> {
+        let b = self.bucket(scope, bucket)?;
+        if let Some(id) = version_id {
+            let existing = store::version(&self.meta, bucket, key, id)?;
+            let marker = existing.as_ref().is_some_and(|v| v.delete_marker);
+            if let Some(Some(blob)) = store::delete_version(&self.meta, bucket, key, id)? {
+                self.free(vec![blob]).await;
+            }
+            return Ok(Deleted {
+                version_id: Some(id.to_owned()),
+                delete_marker: marker,
+            });
+        }
+        match b.versioning {
+            Versioning::Unversioned => {
+                if let Some(Some(blob)) =
+                    store::delete_version(&self.meta, bucket, key, NULL_VERSION)?
+                {
+                    self.free(vec![blob]).await;
+                }
+                Ok(Deleted {
+                    version_id: None,
+                    delete_marker: false,
+                })
+            }
+            _ => {
+                let marker = ObjectVersion {
+                    key: key.to_owned(),
+                    version_id: Self::new_version_id(&b),
+                    delete_marker: true,
+                    size: 0,
+                    etag: String::new(),
+                    content_type: None,
+                    metadata: BTreeMap::new(),
+                    last_modified: Utc::now(),
+                    blob: None,
+                    latest: true,
+                };
+                let freed = store::add_version(&self.meta, bucket, &marker)?;
+                self.free(freed).await;
+                Ok(Deleted {
+                    version_id: Some(marker.version_id),
+                    delete_marker: true,
+                })
+            }
+        }
+    }
+
+    /// Live objects, the latest version of each key.
+    pub fn list_objects(
+        &self,
+        scope: &Scope,
+        bucket: &str,
+        q: ListQuery<'_>,
+    ) -> Result<Listing<ObjectVersion>> {
+        let ListQuery {
+            prefix,
+            delimiter,
+            after,
+            max,
+            ..
+        } = q;
+        self.bucket(scope, bucket)?;
+        let mut out = Listing::default();
+        let mut cursor = after.to_owned();
+        'scan: loop {
+            let rows = store::list_latest(&self.meta, bucket, prefix, &cursor, max.max(1) + 1)?;
+            if rows.is_empty() {
+                break;
+            }
+            for v in rows {
+                cursor = v.key.clone();
+                if let Some(p) = rolled_up(&v.key, prefix, delimiter) {
+                    if out.prefixes.last() == Some(&p) || p.as_str() <= after {
+                        continue;
+                    }
+                    if out.items.len() + out.prefixes.len() == max {
+                        out.truncated = true;
+                        break 'scan;
+                    }
+                    // Skip every other key under this prefix.
+                    cursor = format!("{p}\u{10FFFF}");
+                    out.last = Some(p.clone());
+                    out.prefixes.push(p);
+                    continue 'scan;
+                }
+                if out.items.len() + out.prefixes.len() == max {
+                    out.truncated = true;
+                    break 'scan;
+                }
+                out.last = Some(v.key.clone());
+                out.items.push(v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Versions in (key, newest first) order after the markers; also the version id
+    /// where the next page starts.
+    pub fn list_versions(
+        &self,
+        scope: &Scope,
+        bucket: &str,
+        q: ListQuery<'_>,
+    ) -> Result<(Listing<ObjectVersion>, Option<String>)> {
+        let ListQuery {
+            prefix,
+            delimiter,
+            after: key_marker,
+            version_marker,
+            max,
+        } = q;
+        self.bucket(scope, bucket)?;
+        let after_seq = match version_marker {
+            Some(id) if !key_marker.is_empty() => {
+                store::version_seq(&self.meta, bucket, key_marker, id)?
+            }
+            _ => None,
+        };
+        let mut out = Listing::default();
+        let mut next_version = None;
+        let (mut key_cursor, mut seq_cursor) = (key_marker.to_owned(), after_seq);
+        'scan: loop {
+            let rows = store::list_versions(
+                &self.meta,
+                bucket,
+                prefix,
+                &key_cursor,
+                seq_cursor,
+                max.max(1) + 1,
+            )?;
+            if rows.is_empty() {
+                break;
+            }
+            for (seq, v) in rows {
+                key_cursor = v.key.clone();
+                seq_cursor = Some(seq);
+                if let Some(p) = rolled_up(&v.key, prefix, delimiter) {
+                    if out.prefixes.last() == Some(&p) || p.as_str() <= key_marker {
+                        continue;
+                    }
+                    if out.items.len() + out.prefixes.len() == max {
+                        out.truncated = true;
+                        break 'scan;
+                    }
+                    key_cursor = format!("{p}\u{10FFFF}");
+                    seq_cursor = None;
+                    out.last = Some(p.clone());
+                    next_version = None;
+                    out.prefixes.push(p);
+                    continue 'scan;
+                }
+                if out.items.len() + out.prefixes.len() == max {
+                    out.truncated = true;
+                    break 'scan;
+                }
+                out.last = Some(v.key.clone());
+                next_version = Some(v.version_id.clone());
+                out.items.push(v);
+            }
+        }
+        Ok((out, next_version))
+    }
+}
+
+/// The common prefix a key rolls up into under `delimiter`, if any.
+fn rolled_up(key: &str, prefix: &str, delimiter: Option<&str>) -> Option<String> {
+    let d = delimiter.filter(|d| !d.is_empty())?;
+    let rest = key.strip_prefix(prefix)?;
+    let at = rest.find(d)?;
+    Some(format!("{prefix}{}", &rest[..at + d.len()]))
+}

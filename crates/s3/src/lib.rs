@@ -1,0 +1,114 @@
+//! S3, the subset trails deliver into: buckets, objects with user metadata, ranges and
+//! ETags, versioning with delete markers, and the listings. Object bytes live in an
+//! `object_store` (a directory inside the data directory by default); buckets and
+//! versions are rows in SQLite, so a listing is an indexed query and a version appears
+//! only once its bytes are stored.
+
+pub mod api;
+pub mod engine;
+pub mod model;
+pub mod store;
+
+pub use engine::S3;
+
+/// S3 errors, each with the code and HTTP status S3 answers.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("The specified bucket is not valid.")]
+    InvalidBucketName(String),
+    #[error("The specified bucket does not exist")]
+    NoSuchBucket(String),
+    #[error(
+        "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."
+    )]
+    BucketAlreadyExists(String),
+    #[error("Your previous request to create the named bucket succeeded and you already own it.")]
+    BucketAlreadyOwnedByYou(String),
+    #[error("The bucket you tried to delete is not empty")]
+    BucketNotEmpty(String),
+    #[error("The specified key does not exist.")]
+    NoSuchKey(String),
+    #[error("The specified version does not exist.")]
+    NoSuchVersion(String),
+    #[error("The specified method is not allowed against this resource.")]
+    MethodNotAllowed,
+    #[error("The requested range is not satisfiable")]
+    InvalidRange,
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error(
+        "The XML you provided was not well-formed or did not validate against our published schema"
+    )]
+    MalformedXml,
+    #[error(
+        "The Content-MD5 or checksum value that you specified did not match what the server received."
+    )]
+    BadDigest,
+    #[error("The provided 'x-amz-content-sha256' header does not match what was computed.")]
+    ContentSha256Mismatch,
+    #[error("Access Denied")]
+    AccessDenied,
+    #[error("At least one of the pre-conditions you specified did not hold")]
+    PreconditionFailed,
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<sightline_meta::Error> for Error {
+    fn from(e: sightline_meta::Error) -> Self {
+        Error::Storage(e.to_string())
+    }
+}
+
+impl From<object_store::Error> for Error {
+    fn from(e: object_store::Error) -> Self {
+        Error::Storage(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Storage(e.to_string())
+    }
+}
+
+impl Error {
+    /// (HTTP status, S3 error code).
+    pub fn status_code(&self) -> (u16, &'static str) {
+        match self {
+            Error::InvalidBucketName(_) => (400, "InvalidBucketName"),
+            Error::NoSuchBucket(_) => (404, "NoSuchBucket"),
+            Error::BucketAlreadyExists(_) => (409, "BucketAlreadyExists"),
+            Error::BucketAlreadyOwnedByYou(_) => (409, "BucketAlreadyOwnedByYou"),
+            Error::BucketNotEmpty(_) => (409, "BucketNotEmpty"),
+            Error::NoSuchKey(_) => (404, "NoSuchKey"),
+            Error::NoSuchVersion(_) => (404, "NoSuchVersion"),
+            Error::MethodNotAllowed => (405, "MethodNotAllowed"),
+            Error::InvalidRange => (416, "InvalidRange"),
+            Error::InvalidArgument(_) => (400, "InvalidArgument"),
+            Error::MalformedXml => (400, "MalformedXML"),
+            Error::BadDigest => (400, "BadDigest"),
+            Error::ContentSha256Mismatch => (400, "XAmzContentSHA256Mismatch"),
+            Error::AccessDenied => (403, "AccessDenied"),
+            Error::PreconditionFailed => (412, "PreconditionFailed"),
+            Error::Storage(_) => (500, "InternalError"),
+        }
+    }
+}
+
+impl From<Error> for sightline_wire::ApiError {
+    fn from(e: Error) -> Self {
+        let (status, code) = e.status_code();
+        if let Error::Storage(s) = &e {
+            tracing::error!(error = %s, "s3 storage error");
+            return sightline_wire::ApiError::new(
+                status,
+                code,
+                "We encountered an internal error. Please try again.",
+            );
+        }
+        sightline_wire::ApiError::new(status, code, e.to_string())
+    }
+}

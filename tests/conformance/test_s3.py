@@ -1,0 +1,300 @@
+"""S3 subset: buckets, objects (metadata, ranges, ETags), versioning with delete markers,
+the listings (v1 with Marker, v2, versions), DeleteObjects, virtual-hosted addressing.
+
+Everything through `aws s3api` and boto3 against a real server; object bytes are checked
+byte for byte.
+"""
+
+import hashlib
+import os
+
+import botocore.auth
+import pytest
+import requests
+from botocore.awsrequest import AWSRequest
+
+from sightline_support import (
+    allow,
+    assume,
+    aws,
+    aws_error,
+    expect_error,
+    make_user,
+    org_role_arn,
+    policy,
+    unique,
+)
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def s3(server):
+    return server.client("s3")
+
+
+def new_bucket(s3, **kwargs) -> str:
+    name = unique("bkt")
+    s3.create_bucket(Bucket=name, **kwargs)
+    return name
+
+
+# --------------------------------------------------------------------------- buckets
+
+
+def test_bucket_lifecycle_through_the_cli(server, s3):
+    name = unique("cli-bucket")
+    out = aws("s3api", "create-bucket", "--bucket", name, env=server.env)
+    assert out["Location"] == f"/{name}"
+    names = [b["Name"] for b in aws("s3api", "list-buckets", env=server.env)["Buckets"]]
+    assert name in names
+    head = s3.head_bucket(Bucket=name)
+    assert head["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "us-east-1"
+    assert s3.get_bucket_location(Bucket=name)["LocationConstraint"] is None
+    aws("s3api", "delete-bucket", "--bucket", name, env=server.env)
+    aws_error("s3api", "head-bucket", "--bucket", name, env=server.env, code="404")
+    expect_error("NoSuchBucket", s3.delete_bucket, Bucket=name, status=404)
+
+
+def test_bucket_names_and_ownership(server, s3, member_accounts):
+    for bad in ["ab", "UPPER", "has_underscore", "-dash", "a..b", "192.168.1.1", "x" * 64]:
+        expect_error("InvalidBucketName", server.client("s3", validate=False).create_bucket,
+                     Bucket=bad, status=400)
+    name = new_bucket(s3)
+    # us-east-1 answers the owner's repeated CreateBucket with 200.
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    expect_error("BucketNotEmpty", s3.delete_bucket, Bucket=name, status=409)
+
+    member = assume(server.client("sts"), org_role_arn(member_accounts[0]))
+    other = server.client("s3", member)
+    expect_error("BucketAlreadyExists", other.create_bucket, Bucket=name, status=409)
+    expect_error("AccessDenied", other.get_object, Bucket=name, Key="k", status=403)
+    assert name not in [b["Name"] for b in other.list_buckets()["Buckets"]]
+
+
+def test_iam_decides_who_may_use_buckets(server, iam, s3):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="doc", Body=b"secret")
+    reader = make_user(iam, "s3-reader", inline={"read": policy(
+        allow("s3:GetObject", f"arn:aws:s3:::{name}/*"))})
+    rs3 = server.client("s3", reader.creds)
+    assert rs3.get_object(Bucket=name, Key="doc")["Body"].read() == b"secret"
+    expect_error("AccessDenied", rs3.put_object, Bucket=name, Key="doc", Body=b"x", status=403)
+    expect_error("AccessDenied", rs3.list_objects_v2, Bucket=name, status=403)
+
+
+# --------------------------------------------------------------------------- objects
+
+
+def test_put_get_head_with_metadata_and_etag(server, s3, tmp_path):
+    name = new_bucket(s3)
+    data = os.urandom(100_000)
+    f = tmp_path / "blob.bin"
+    f.write_bytes(data)
+    put = aws("s3api", "put-object", "--bucket", name, "--key", "dir/blob.bin", "--body", str(f),
+              "--content-type", "application/x-test", "--metadata", "color=blue,Owner=ops",
+              env=server.env)
+    assert put["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+
+    out = tmp_path / "out.bin"
+    got = aws("s3api", "get-object", "--bucket", name, "--key", "dir/blob.bin", str(out),
+              env=server.env)
+    assert out.read_bytes() == data
+    assert got["ContentLength"] == len(data)
+    assert got["ContentType"] == "application/x-test"
+    assert got["Metadata"] == {"color": "blue", "owner": "ops"}
+
+    head = s3.head_object(Bucket=name, Key="dir/blob.bin")
+    assert head["ContentLength"] == len(data) and head["ETag"] == put["ETag"]
+    assert head["Metadata"] == {"color": "blue", "owner": "ops"}
+    assert "VersionId" not in head
+    expect_error("404", s3.head_object, Bucket=name, Key="missing")
+    expect_error("NoSuchKey", s3.get_object, Bucket=name, Key="missing", status=404)
+
+
+def test_ranges(s3):
+    name = new_bucket(s3)
+    data = bytes(range(256)) * 40
+    s3.put_object(Bucket=name, Key="r", Body=data)
+    part = s3.get_object(Bucket=name, Key="r", Range="bytes=10-19")
+    assert part["Body"].read() == data[10:20]
+    assert part["ContentRange"] == f"bytes 10-19/{len(data)}"
+    assert part["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert s3.get_object(Bucket=name, Key="r", Range="bytes=-5")["Body"].read() == data[-5:]
+    assert s3.get_object(Bucket=name, Key="r", Range="bytes=10000-")["Body"].read() == data[10000:]
+    expect_error("InvalidRange", s3.get_object, Bucket=name, Key="r",
+                 Range=f"bytes={len(data)}-", status=416)
+
+
+def test_overwrite_and_delete_in_an_unversioned_bucket(s3):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"one")
+    s3.put_object(Bucket=name, Key="k", Body=b"two")
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"two"
+    versions = s3.list_object_versions(Bucket=name)
+    assert [(v["Key"], v["VersionId"]) for v in versions["Versions"]] == [("k", "null")]
+    s3.delete_object(Bucket=name, Key="k")
+    expect_error("NoSuchKey", s3.get_object, Bucket=name, Key="k")
+    # Deleting what is not there succeeds, as in S3.
+    s3.delete_object(Bucket=name, Key="k")
+
+
+def test_body_integrity_is_checked(server, s3):
+    name = new_bucket(s3)
+    raw = server.client("s3", validate=False)
+    wrong_md5 = "1B2M2Y8AsgTpgAmY7PhCfg=="  # md5 of the empty string
+    expect_error("BadDigest", raw.put_object, Bucket=name, Key="k", Body=b"data",
+                 ContentMD5=wrong_md5, status=400)
+    expect_error("NoSuchKey", s3.get_object, Bucket=name, Key="k")
+
+
+# --------------------------------------------------------------------------- versioning
+
+
+def test_versioning_keeps_every_version_and_delete_markers(server, s3):
+    name = new_bucket(s3)
+    assert "Status" not in s3.get_bucket_versioning(Bucket=name)
+    aws("s3api", "put-bucket-versioning", "--bucket", name,
+        "--versioning-configuration", "Status=Enabled", env=server.env)
+    assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+
+    v1 = s3.put_object(Bucket=name, Key="k", Body=b"v1")["VersionId"]
+    v2 = s3.put_object(Bucket=name, Key="k", Body=b"v2")["VersionId"]
+    assert v1 != v2
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"v2"
+    assert s3.get_object(Bucket=name, Key="k", VersionId=v1)["Body"].read() == b"v1"
+
+    gone = s3.delete_object(Bucket=name, Key="k")
+    assert gone["DeleteMarker"] is True
+    marker = gone["VersionId"]
+    expect_error("NoSuchKey", s3.get_object, Bucket=name, Key="k")
+    assert s3.get_object(Bucket=name, Key="k", VersionId=v2)["Body"].read() == b"v2"
+    expect_error("MethodNotAllowed", s3.get_object, Bucket=name, Key="k", VersionId=marker,
+                 status=405)
+    assert s3.list_objects_v2(Bucket=name)["KeyCount"] == 0
+
+    listed = s3.list_object_versions(Bucket=name)
+    assert [v["VersionId"] for v in listed["Versions"]] == [v2, v1]
+    assert [m["VersionId"] for m in listed["DeleteMarkers"]] == [marker]
+    assert listed["DeleteMarkers"][0]["IsLatest"] is True
+    assert not any(v["IsLatest"] for v in listed["Versions"])
+
+    # Removing the marker brings the object back; removing a version is permanent.
+    s3.delete_object(Bucket=name, Key="k", VersionId=marker)
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"v2"
+    s3.delete_object(Bucket=name, Key="k", VersionId=v2)
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"v1"
+    expect_error("NoSuchVersion", s3.get_object, Bucket=name, Key="k", VersionId=v2)
+
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Suspended"})
+    assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Suspended"
+    assert "VersionId" not in s3.put_object(Bucket=name, Key="k", Body=b"null-version")
+    ids = [v["VersionId"] for v in s3.list_object_versions(Bucket=name)["Versions"]]
+    assert ids == ["null", v1]
+
+
+def test_version_listing_pages_with_key_and_version_markers(s3):
+    name = new_bucket(s3)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    expected = []
+    for key in ["a", "b"]:
+        ids = [s3.put_object(Bucket=name, Key=key, Body=b"x")["VersionId"] for _ in range(3)]
+        expected += [(key, i) for i in reversed(ids)]
+    seen = []
+    paginator = s3.get_paginator("list_object_versions")
+    pages = 0
+    for page in paginator.paginate(Bucket=name, PaginationConfig={"PageSize": 2}):
+        pages += 1
+        seen += [(v["Key"], v["VersionId"]) for v in page.get("Versions", [])]
+    assert pages == 3 and seen == expected
+
+
+# --------------------------------------------------------------------------- listings
+
+
+def test_list_objects_v1_and_v2_with_prefixes_delimiters_and_pages(server, s3):
+    name = new_bucket(s3)
+    keys = ["a.txt", "logs/2026/01/x", "logs/2026/02/y", "logs/readme", "z/1", "z/2"]
+    for k in keys:
+        s3.put_object(Bucket=name, Key=k, Body=k.encode())
+
+    v2 = s3.list_objects_v2(Bucket=name, Delimiter="/")
+    assert [c["Key"] for c in v2["Contents"]] == ["a.txt"]
+    assert [p["Prefix"] for p in v2["CommonPrefixes"]] == ["logs/", "z/"]
+    assert v2["KeyCount"] == 3
+
+    inner = s3.list_objects_v2(Bucket=name, Prefix="logs/", Delimiter="/")
+    assert [c["Key"] for c in inner["Contents"]] == ["logs/readme"]
+    assert [p["Prefix"] for p in inner["CommonPrefixes"]] == ["logs/2026/"]
+
+    # v2 pages with continuation tokens, through the paginator.
+    paginator = s3.get_paginator("list_objects_v2")
+    seen = [c["Key"] for page in paginator.paginate(Bucket=name, PaginationConfig={"PageSize": 2})
+            for c in page.get("Contents", [])]
+    assert seen == keys
+    assert [c["Key"] for c in s3.list_objects_v2(Bucket=name, StartAfter="logs/readme")["Contents"]] == ["z/1", "z/2"]
+
+    # v1 with Marker, through the CLI's own paging and by hand.
+    first = s3.list_objects(Bucket=name, MaxKeys=2)
+    assert first["IsTruncated"] and [c["Key"] for c in first["Contents"]] == keys[:2]
+    rest = s3.list_objects(Bucket=name, Marker=first["Contents"][-1]["Key"])
+    assert [c["Key"] for c in rest["Contents"]] == keys[2:]
+    cli = aws("s3api", "list-objects", "--bucket", name, "--page-size", "2", env=server.env)
+    assert [c["Key"] for c in cli["Contents"]] == keys
+    c0 = first["Contents"][0]
+    assert c0["Size"] == len(b"a.txt") and c0["ETag"] == f'"{hashlib.md5(b"a.txt").hexdigest()}"'
+
+
+def test_delete_objects_reports_each_key(s3):
+    name = new_bucket(s3)
+    for k in ["a", "b", "c"]:
+        s3.put_object(Bucket=name, Key=k, Body=b"x")
+    out = s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": "a"}, {"Key": "b"},
+                                                             {"Key": "never"}]})
+    assert sorted(d["Key"] for d in out["Deleted"]) == ["a", "b", "never"]
+    assert "Errors" not in out or out["Errors"] == []
+    assert [c["Key"] for c in s3.list_objects_v2(Bucket=name)["Contents"]] == ["c"]
+    quiet = s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": "c"}], "Quiet": True})
+    assert "Deleted" not in quiet
+    assert s3.list_objects_v2(Bucket=name)["KeyCount"] == 0
+
+
+# --------------------------------------------------------------------------- addressing, audit
+
+
+def hosted_request(server, method: str, bucket: str, path: str, body: bytes = b""):
+    """A SigV4-signed virtual-hosted request: `Host: <bucket>.localhost:<port>`, sent to
+    the server's loopback address (such names need not resolve here)."""
+    port = server.endpoint.rsplit(":", 1)[1]
+    request = AWSRequest(method=method, url=f"http://{bucket}.localhost:{port}{path}", data=body,
+                         headers={"x-amz-content-sha256": hashlib.sha256(body).hexdigest()})
+    botocore.auth.S3SigV4Auth(server.root.botocore(), "s3", "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    headers = dict(prepared.headers)
+    headers["Host"] = f"{bucket}.localhost:{port}"
+    return requests.request(method, f"{server.endpoint}{path}", data=body, headers=headers,
+                            timeout=30)
+
+
+def test_virtual_hosted_style_on_localhost(server, s3):
+    name = new_bucket(s3)
+    put = hosted_request(server, "PUT", name, "/vh/key", b"hosted")
+    assert put.status_code == 200, put.text
+    assert put.headers["ETag"] == f'"{hashlib.md5(b"hosted").hexdigest()}"'
+    assert s3.get_object(Bucket=name, Key="vh/key")["Body"].read() == b"hosted"
+    got = hosted_request(server, "GET", name, "/vh/key")
+    assert got.status_code == 200 and got.content == b"hosted"
+    listed = hosted_request(server, "GET", name, "/?list-type=2")
+    assert listed.status_code == 200 and b"<Key>vh/key</Key>" in listed.content, listed.text
+    # The same path on the plain endpoint names a bucket called "vh".
+    plain = s3.list_objects_v2(Bucket=name)
+    assert [c["Key"] for c in plain["Contents"]] == ["vh/key"]
+
+
+def test_unsigned_requests_are_refused(server, s3):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    resp = requests.get(f"{server.endpoint}/{name}/k", timeout=10)
+    assert resp.status_code == 403
+    assert b"<Code>AccessDenied</Code>" in resp.content
