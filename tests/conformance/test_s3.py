@@ -5,6 +5,7 @@ Everything through `aws s3api` and boto3 against a real server; object bytes are
 byte for byte.
 """
 
+import datetime as dt
 import hashlib
 import os
 
@@ -23,6 +24,7 @@ from sightline_support import (
     org_role_arn,
     policy,
     unique,
+    utcnow,
 )
 
 pytestmark = pytest.mark.timeout(120)
@@ -298,3 +300,152 @@ def test_unsigned_requests_are_refused(server, s3):
     resp = requests.get(f"{server.endpoint}/{name}/k", timeout=10)
     assert resp.status_code == 403
     assert b"<Code>AccessDenied</Code>" in resp.content
+
+
+# --------------------------------------------------------------------------- object lock
+
+
+def future(days: float = 1.0):
+    return utcnow() + dt.timedelta(days=days)
+
+
+def lock_bucket(s3, mode=None, days=1) -> str:
+    name = unique("lock")
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    if mode:
+        s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": mode, "Days": days}}})
+    return name
+
+
+def test_object_lock_configuration(server, s3):
+    plain = new_bucket(s3)
+    expect_error("ObjectLockConfigurationNotFoundError", s3.get_object_lock_configuration,
+                 Bucket=plain, status=404)
+    expect_error("InvalidBucketState", s3.put_object_lock_configuration, Bucket=plain,
+                 ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}, status=409)
+    expect_error("InvalidRequest", s3.put_object, Bucket=plain, Key="k", Body=b"x",
+                 ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=future())
+
+    name = lock_bucket(s3)
+    # Object Lock forces versioning, which cannot be suspended.
+    assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+    expect_error("InvalidArgument", s3.put_bucket_versioning, Bucket=name,
+                 VersioningConfiguration={"Status": "Suspended"})
+    assert s3.get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled"}
+    aws("s3api", "put-object-lock-configuration", "--bucket", name,
+        "--object-lock-configuration",
+        '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"COMPLIANCE","Days":2}}}',
+        env=server.env)
+    rule = s3.get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]["Rule"]
+    assert rule == {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 2}}
+    put = s3.put_object(Bucket=name, Key="k", Body=b"x")
+    r = s3.get_object_retention(Bucket=name, Key="k", VersionId=put["VersionId"])["Retention"]
+    assert r["Mode"] == "COMPLIANCE"
+    assert 1.9 < (r["RetainUntilDate"] - utcnow()).total_seconds() / 86400 <= 2.0
+    head = s3.head_object(Bucket=name, Key="k")
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+
+
+def test_compliance_retention_binds_even_the_root_user(server, s3):
+    name = lock_bucket(s3)
+    vid = s3.put_object(Bucket=name, Key="evidence", Body=b"log", ObjectLockMode="COMPLIANCE",
+                        ObjectLockRetainUntilDate=future(3))["VersionId"]
+    # The caller here is the account root.
+    assert server.client("sts").get_caller_identity()["Arn"].endswith(":root")
+    expect_error("AccessDenied", s3.delete_object, Bucket=name, Key="evidence", VersionId=vid,
+                 status=403)
+    expect_error("AccessDenied", s3.delete_object, Bucket=name, Key="evidence", VersionId=vid,
+                 BypassGovernanceRetention=True)
+    aws_error("s3api", "delete-object", "--bucket", name, "--key", "evidence", "--version-id",
+              vid, env=server.env, code="AccessDenied")
+    out = s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": "evidence", "VersionId": vid}]})
+    assert [e["Code"] for e in out["Errors"]] == ["AccessDenied"]
+    # Shortening or weakening is refused; extending is allowed.
+    expect_error("AccessDenied", s3.put_object_retention, Bucket=name, Key="evidence",
+                 VersionId=vid, Retention={"Mode": "COMPLIANCE", "RetainUntilDate": future(1)})
+    expect_error("AccessDenied", s3.put_object_retention, Bucket=name, Key="evidence",
+                 VersionId=vid, Retention={"Mode": "GOVERNANCE", "RetainUntilDate": future(5)},
+                 BypassGovernanceRetention=True)
+    s3.put_object_retention(Bucket=name, Key="evidence", VersionId=vid,
+                            Retention={"Mode": "COMPLIANCE", "RetainUntilDate": future(10)})
+    r = s3.get_object_retention(Bucket=name, Key="evidence", VersionId=vid)["Retention"]
+    assert (r["RetainUntilDate"] - utcnow()).total_seconds() > 9 * 86400
+    # A plain delete only adds a delete marker; the locked version stays readable.
+    assert s3.delete_object(Bucket=name, Key="evidence")["DeleteMarker"] is True
+    assert s3.get_object(Bucket=name, Key="evidence", VersionId=vid)["Body"].read() == b"log"
+    expect_error("InvalidArgument", s3.put_object_retention, Bucket=name, Key="evidence",
+                 VersionId=vid, Retention={"Mode": "COMPLIANCE",
+                                           "RetainUntilDate": utcnow() - dt.timedelta(days=1)})
+
+
+def test_governance_needs_the_bypass_header_and_permission(server, iam, s3):
+    name = lock_bucket(s3, mode="GOVERNANCE", days=1)
+    vid = s3.put_object(Bucket=name, Key="g", Body=b"x")["VersionId"]
+    expect_error("AccessDenied", s3.delete_object, Bucket=name, Key="g", VersionId=vid)
+
+    deleter = make_user(iam, "s3-deleter", inline={"del": policy(
+        allow(["s3:DeleteObject", "s3:DeleteObjectVersion"], f"arn:aws:s3:::{name}/*"))})
+    ds3 = server.client("s3", deleter.creds)
+    # The header without the permission is refused before anything happens.
+    expect_error("AccessDenied", ds3.delete_object, Bucket=name, Key="g", VersionId=vid,
+                 BypassGovernanceRetention=True)
+    iam.put_user_policy(UserName=deleter.name, PolicyName="bypass", PolicyDocument=policy(
+        allow("s3:BypassGovernanceRetention", f"arn:aws:s3:::{name}/*")))
+    expect_error("AccessDenied", ds3.delete_object, Bucket=name, Key="g", VersionId=vid)
+    ds3.delete_object(Bucket=name, Key="g", VersionId=vid, BypassGovernanceRetention=True)
+    expect_error("NoSuchVersion", s3.get_object, Bucket=name, Key="g", VersionId=vid)
+
+
+def test_a_legal_hold_blocks_deletion_until_released(server, s3):
+    name = lock_bucket(s3)
+    vid = s3.put_object(Bucket=name, Key="h", Body=b"x", ObjectLockLegalHoldStatus="ON")["VersionId"]
+    assert s3.get_object_legal_hold(Bucket=name, Key="h")["LegalHold"]["Status"] == "ON"
+    expect_error("AccessDenied", s3.delete_object, Bucket=name, Key="h", VersionId=vid,
+                 BypassGovernanceRetention=True)
+    aws("s3api", "put-object-legal-hold", "--bucket", name, "--key", "h", "--version-id", vid,
+        "--legal-hold", "Status=OFF", env=server.env)
+    assert s3.get_object_legal_hold(Bucket=name, Key="h")["LegalHold"]["Status"] == "OFF"
+    s3.delete_object(Bucket=name, Key="h", VersionId=vid)
+    expect_error("NoSuchKey", s3.get_object, Bucket=name, Key="h")
+
+
+# --------------------------------------------------------------------------- bucket policies
+
+
+def test_bucket_policies_grant_and_deny(server, iam, s3, member_accounts):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="shared/doc", Body=b"for the member")
+    expect_error("NoSuchBucketPolicy", s3.get_bucket_policy, Bucket=name, status=404)
+    expect_error("MalformedPolicy", s3.put_bucket_policy, Bucket=name, Policy="not json")
+
+    member_id = member_accounts[1]
+    member = server.client("s3", assume(server.client("sts"), org_role_arn(member_id)))
+    expect_error("AccessDenied", member.get_object, Bucket=name, Key="shared/doc")
+
+    nobody = make_user(iam, "s3-nobody")
+    doc = policy(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{member_id}:root"},
+         "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/shared/*"},
+        {"Effect": "Allow", "Principal": {"AWS": nobody.arn},
+         "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/shared/*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket",
+         "Resource": f"arn:aws:s3:::{name}"},
+    )
+    aws("s3api", "put-bucket-policy", "--bucket", name, "--policy", doc, env=server.env)
+    assert s3.get_bucket_policy(Bucket=name)["Policy"] == doc
+
+    # Across accounts: the bucket policy and the member's own (admin) policy both allow.
+    assert member.get_object(Bucket=name, Key="shared/doc")["Body"].read() == b"for the member"
+    expect_error("AccessDenied", member.put_object, Bucket=name, Key="shared/x", Body=b"x")
+    # In the account: the bucket policy alone grants a user with no IAM policy.
+    user = server.client("s3", nobody.creds)
+    assert user.get_object(Bucket=name, Key="shared/doc")["Body"].read() == b"for the member"
+    # An explicit deny binds the root user too.
+    s3.delete_object(Bucket=name, Key="shared/doc")
+    expect_error("AccessDenied", s3.delete_bucket, Bucket=name)
+    s3.delete_bucket_policy(Bucket=name)
+    expect_error("AccessDenied", member.get_object, Bucket=name, Key="shared/doc")
+    s3.delete_bucket(Bucket=name)

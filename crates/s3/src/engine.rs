@@ -3,10 +3,12 @@
 //! that names them is committed, so an acknowledged write is complete and a crash
 //! leaves at most an unreferenced blob.
 
-use crate::model::{Bucket, NULL_VERSION, ObjectVersion, Versioning};
+use crate::model::{
+    Bucket, DefaultRetention, LockMode, NULL_VERSION, ObjectVersion, Retention, Versioning,
+};
 use crate::{Error, Result, store};
 use bytes::Bytes;
-use chrono::Utc;
+use chrono::{DateTime, Duration, Utc};
 use md5::{Digest, Md5};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -35,6 +37,10 @@ pub struct NewObject {
     pub body: Bytes,
     pub content_type: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// Explicit retention (`x-amz-object-lock-mode` + `-retain-until-date`); without
+    /// it a lock-enabled bucket applies its default.
+    pub retention: Option<Retention>,
+    pub legal_hold: bool,
 }
 
 /// One page of a listing: objects (or versions) and the common prefixes rolled up by
@@ -118,19 +124,141 @@ impl S3 {
         })
     }
 
-    /// The bucket if the caller's account owns it. Another account's bucket is
-    /// AccessDenied, as S3 answers when no bucket policy grants the caller.
-    pub fn bucket(&self, scope: &Scope, name: &str) -> Result<Bucket> {
-        let b = self
-            .buckets
+    /// A bucket by name. Whether the caller may use it was decided before the call:
+    /// another account's bucket only through its bucket policy (see [`S3::owner`]).
+    pub fn bucket(&self, _scope: &Scope, name: &str) -> Result<Bucket> {
+        self.buckets
             .read()
             .get(name)
             .cloned()
-            .ok_or_else(|| Error::NoSuchBucket(name.to_owned()))?;
-        if b.account != scope.account_id {
+            .ok_or_else(|| Error::NoSuchBucket(name.to_owned()))
+    }
+
+    /// The account owning a bucket, and its policy: what authorization needs.
+    pub fn owner(&self, name: &str) -> Option<(String, Option<String>)> {
+        self.buckets
+            .read()
+            .get(name)
+            .map(|b| (b.account.clone(), b.policy.clone()))
+    }
+
+    fn save_bucket(&self, b: Bucket) -> Result<()> {
+        store::put_bucket(&self.meta, &b)?;
+        self.buckets.write().insert(b.name.clone(), b);
+        Ok(())
+    }
+
+    pub fn set_policy(&self, scope: &Scope, name: &str, policy: Option<String>) -> Result<()> {
+        if let Some(p) = &policy {
+            if !p.trim_start().starts_with('{') {
+                return Err(Error::MalformedPolicy(
+                    "Policies must be valid JSON and the first byte must be '{'".into(),
+                ));
+            }
+            sightline_policy::Policy::parse(p, sightline_policy::PolicyKind::Resource)
+                .map_err(|e| Error::MalformedPolicy(e.to_string()))?;
+        }
+        let mut b = self.bucket(scope, name)?;
+        b.policy = policy;
+        self.save_bucket(b)
+    }
+
+    /// PutObjectLockConfiguration: only on buckets created with Object Lock.
+    pub fn set_lock_configuration(
+        &self,
+        scope: &Scope,
+        name: &str,
+        default: Option<DefaultRetention>,
+    ) -> Result<()> {
+        let mut b = self.bucket(scope, name)?;
+        if !b.object_lock {
+            return Err(Error::InvalidBucketState);
+        }
+        b.default_retention = default;
+        self.save_bucket(b)
+    }
+
+    /// A version's current lock state allows deleting it (or shortening its retention)
+    /// now: no legal hold, no compliance retention in force, governance only with the
+    /// bypass (whose permission was checked before the call).
+    fn unlocked(v: &ObjectVersion, bypass: bool, now: DateTime<Utc>) -> Result<()> {
+        if v.legal_hold {
             return Err(Error::AccessDenied);
         }
-        Ok(b)
+        match v.retention {
+            Some(r) if r.until > now => match r.mode {
+                LockMode::Compliance => Err(Error::AccessDenied),
+                LockMode::Governance if bypass => Ok(()),
+                LockMode::Governance => Err(Error::AccessDenied),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    fn version_for_lock(
+        &self,
+        scope: &Scope,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<ObjectVersion> {
+        let b = self.bucket(scope, bucket)?;
+        if !b.object_lock {
+            return Err(Error::InvalidRequest(
+                "Bucket is missing Object Lock Configuration".into(),
+            ));
+        }
+        self.resolve(scope, bucket, key, version_id)
+    }
+
+    /// PutObjectRetention: extending is always allowed; shortening, removing or
+    /// weakening needs the version to be unlocked (governance with the bypass).
+    pub fn set_retention(
+        &self,
+        scope: &Scope,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        new: Option<Retention>,
+        bypass: bool,
+    ) -> Result<()> {
+        let now = Utc::now();
+        if let Some(r) = &new
+            && r.until <= now
+        {
+            return Err(Error::InvalidArgument(
+                "The retain until date must be in the future!".into(),
+            ));
+        }
+        let mut v = self.version_for_lock(scope, bucket, key, version_id)?;
+        let weaker = match (v.retention, new) {
+            (None, _) => false,
+            (Some(old), None) => old.until > now,
+            (Some(old), Some(n)) => {
+                n.until < old.until
+                    || (old.mode == LockMode::Compliance && n.mode == LockMode::Governance)
+            }
+        };
+        if weaker {
+            let mut held = v.clone();
+            held.legal_hold = false;
+            Self::unlocked(&held, bypass, now)?;
+        }
+        v.retention = new;
+        store::update_version(&self.meta, bucket, &v)
+    }
+
+    pub fn set_legal_hold(
+        &self,
+        scope: &Scope,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        on: bool,
+    ) -> Result<()> {
+        let mut v = self.version_for_lock(scope, bucket, key, version_id)?;
+        v.legal_hold = on;
+        store::update_version(&self.meta, bucket, &v)
     }
 
     pub fn create_bucket(&self, scope: &Scope, name: &str, object_lock: bool) -> Result<Bucket> {
@@ -154,6 +282,8 @@ impl S3 {
                 Versioning::Unversioned
             },
             object_lock,
+            default_retention: None,
+            policy: None,
         };
         store::put_bucket(&self.meta, &bucket)?;
         buckets.insert(name.to_owned(), bucket.clone());
@@ -224,6 +354,20 @@ impl S3 {
     ) -> Result<ObjectVersion> {
         validate_key(key)?;
         let b = self.bucket(scope, bucket)?;
+        if !b.object_lock && (obj.retention.is_some() || obj.legal_hold) {
+            return Err(Error::InvalidRequest(
+                "Bucket is missing Object Lock Configuration".into(),
+            ));
+        }
+        let now = Utc::now();
+        let retention = obj.retention.or_else(|| {
+            b.default_retention.map(|d| Retention {
+                mode: d.mode,
+                until: now
+                    + Duration::days(d.days.unwrap_or(0))
+                    + Duration::days(365 * d.years.unwrap_or(0)),
+            })
+        });
         let blob = format!("{bucket}/{}", uuid::Uuid::new_v4().simple());
         let etag = hex::encode(Md5::digest(&obj.body));
         let size = obj.body.len() as u64;
@@ -238,8 +382,10 @@ impl S3 {
             etag,
             content_type: obj.content_type,
             metadata: obj.metadata,
-            last_modified: Utc::now(),
+            last_modified: now,
             blob: Some(blob),
+            retention,
+            legal_hold: obj.legal_hold,
             latest: true,
         };
         let freed = store::add_version(&self.meta, bucket, &v)?;
@@ -284,16 +430,22 @@ impl S3 {
             .await?)
     }
 
+    /// Deletes a version (when `version_id` is given; refused while it is locked) or
+    /// the key (a delete marker in versioned buckets, which a lock never prevents).
     pub async fn delete_object(
         &self,
         scope: &Scope,
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
+        bypass_governance: bool,
     ) -> Result<Deleted> {
         let b = self.bucket(scope, bucket)?;
         if let Some(id) = version_id {
             let existing = store::version(&self.meta, bucket, key, id)?;
+            if let Some(v) = &existing {
+                Self::unlocked(v, bypass_governance, Utc::now())?;
+            }
             let marker = existing.as_ref().is_some_and(|v| v.delete_marker);
             if let Some(Some(blob)) = store::delete_version(&self.meta, bucket, key, id)? {
                 self.free(vec![blob]).await;
@@ -326,6 +478,8 @@ impl S3 {
                     metadata: BTreeMap::new(),
                     last_modified: Utc::now(),
                     blob: None,
+                    retention: None,
+                    legal_hold: false,
                     latest: true,
                 };
                 let freed = store::add_version(&self.meta, bucket, &marker)?;

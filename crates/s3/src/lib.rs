@@ -50,6 +50,18 @@ pub enum Error {
     AccessDenied,
     #[error("At least one of the pre-conditions you specified did not hold")]
     PreconditionFailed,
+    #[error("Object Lock configuration cannot be enabled on existing buckets")]
+    InvalidBucketState,
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("Object Lock configuration does not exist for this bucket")]
+    ObjectLockConfigurationNotFound,
+    #[error("The specified object does not have a ObjectLock configuration")]
+    NoSuchObjectLockConfiguration,
+    #[error("The bucket policy does not exist")]
+    NoSuchBucketPolicy,
+    #[error("{0}")]
+    MalformedPolicy(String),
     #[error("storage: {0}")]
     Storage(String),
 }
@@ -93,6 +105,12 @@ impl Error {
             Error::ContentSha256Mismatch => (400, "XAmzContentSHA256Mismatch"),
             Error::AccessDenied => (403, "AccessDenied"),
             Error::PreconditionFailed => (412, "PreconditionFailed"),
+            Error::InvalidBucketState => (409, "InvalidBucketState"),
+            Error::InvalidRequest(_) => (400, "InvalidRequest"),
+            Error::ObjectLockConfigurationNotFound => (404, "ObjectLockConfigurationNotFoundError"),
+            Error::NoSuchObjectLockConfiguration => (404, "NoSuchObjectLockConfiguration"),
+            Error::NoSuchBucketPolicy => (404, "NoSuchBucketPolicy"),
+            Error::MalformedPolicy(_) => (400, "MalformedPolicy"),
             Error::Storage(_) => (500, "InternalError"),
         }
     }

@@ -13,6 +13,49 @@ pub enum Versioning {
     Suspended,
 }
 
+/// Object Lock retention modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LockMode {
+    /// Bypassable by a caller with `s3:BypassGovernanceRetention` who sends
+    /// `x-amz-bypass-governance-retention: true`.
+    Governance,
+    /// No one, the account root included, may delete the version or shorten the
+    /// retention before its date.
+    Compliance,
+}
+
+impl LockMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockMode::Governance => "GOVERNANCE",
+            LockMode::Compliance => "COMPLIANCE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LockMode> {
+        match s {
+            "GOVERNANCE" => Some(LockMode::Governance),
+            "COMPLIANCE" => Some(LockMode::Compliance),
+            _ => None,
+        }
+    }
+}
+
+/// A bucket's default retention for new versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultRetention {
+    pub mode: LockMode,
+    pub days: Option<i64>,
+    pub years: Option<i64>,
+}
+
+/// A version's retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub mode: LockMode,
+    pub until: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bucket {
     pub name: String,
@@ -22,6 +65,11 @@ pub struct Bucket {
     pub versioning: Versioning,
     /// Created with `x-amz-bucket-object-lock-enabled: true` (which forces versioning).
     pub object_lock: bool,
+    #[serde(default)]
+    pub default_retention: Option<DefaultRetention>,
+    /// The bucket policy document, as set.
+    #[serde(default)]
+    pub policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +87,10 @@ pub struct ObjectVersion {
     pub last_modified: DateTime<Utc>,
     /// Where the bytes are in the object store; none for delete markers.
     pub blob: Option<String>,
+    #[serde(default)]
+    pub retention: Option<Retention>,
+    #[serde(default)]
+    pub legal_hold: bool,
     /// Set by the store: the newest version of its key.
     #[serde(skip)]
     pub latest: bool,

@@ -165,6 +165,18 @@ pub fn add_version(meta: &Meta, bucket: &str, v: &ObjectVersion) -> Result<Vec<S
     })?)
 }
 
+/// Rewrites a version's attributes (retention, legal hold) in place.
+pub fn update_version(meta: &Meta, bucket: &str, v: &ObjectVersion) -> Result<()> {
+    let body = serde_json::to_string(v)?;
+    meta.write(|t| {
+        t.execute(
+            "UPDATE s3_versions SET body = ?4 WHERE bucket = ?1 AND key = ?2 AND version_id = ?3",
+            params![bucket, v.key, v.version_id, body],
+        )
+    })?;
+    Ok(())
+}
+
 /// Permanently deletes one version; `None` when there was no such version.
 pub fn delete_version(
     meta: &Meta,

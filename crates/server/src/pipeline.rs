@@ -201,7 +201,8 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
             let context = condition_context(&caller, &inc, &region, now);
             for Permission { action, resource } in &permissions {
                 let policy = service.resource_policy(&scope, resource).await;
-                match state.identity.authorize(&caller, action, resource, &context, policy.as_ref()) {
+                let owner = service.resource_owner(op, resource).await;
+                match state.identity.authorize_owned(&caller, action, resource, &context, policy.as_ref(), owner.as_deref()) {
                     Outcome::Allowed => {}
                     denied => {
                         let why = if denied == Outcome::ExplicitDeny {

@@ -52,6 +52,13 @@ pub trait Service: Send + Sync {
             .collect())
     }
 
+    /// The account a resource belongs to when its ARN does not say (S3 buckets and
+    /// objects); authorization needs it to tell a cross-account call. `None` for a
+    /// resource the call creates.
+    async fn resource_owner(&self, _op: &'static OperationDef, _arn: &str) -> Option<String> {
+        None
+    }
+
     /// The resource-based policy attached to `arn` (a role's trust policy, a bucket
     /// policy), consulted by authorization; most resources have none.
     async fn resource_policy(&self, _scope: &Scope, _arn: &str) -> Option<ResourcePolicy> {

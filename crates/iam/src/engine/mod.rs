@@ -252,6 +252,21 @@ impl Identity {
         context: &Context,
         resource_policy: Option<&ResourcePolicy>,
     ) -> Outcome {
+        self.authorize_owned(caller, action, resource, context, resource_policy, None)
+    }
+
+    /// [`Identity::authorize`] for resources whose ARN names no account (S3 buckets and
+    /// objects): `owner` is the account the resource belongs to, which decides whether
+    /// the call crosses accounts.
+    pub fn authorize_owned(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+        context: &Context,
+        resource_policy: Option<&ResourcePolicy>,
+        owner: Option<&str>,
+    ) -> Outcome {
         let principal = policy_principal(caller);
         let request = Request {
             action,
@@ -261,6 +276,7 @@ impl Identity {
         };
         let resource_account = arn_account(resource)
             .filter(|a| !a.is_empty())
+            .or(owner)
             .unwrap_or(&caller.account_id);
         let parsed = match resource_policy {
             None => None,

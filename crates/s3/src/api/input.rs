@@ -1,9 +1,11 @@
 //! Reading an S3 request: path labels, query parameters, headers, the raw body and the
 //! small XML documents some operations send.
 
+use crate::model::{DefaultRetention, LockMode, Retention};
 use crate::{Error, Result};
 use base64::Engine as _;
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 use sightline_wire::Value;
@@ -149,6 +151,117 @@ pub fn delete_request(i: &Input<'_>) -> Result<DeleteRequest> {
         .collect::<Result<Vec<_>>>()?;
     let quiet = v.get("Quiet").and_then(Value::as_str) == Some("true");
     Ok(DeleteRequest { objects, quiet })
+}
+
+/// `x-amz-bypass-governance-retention: true`.
+pub fn bypass_governance(i: &Input<'_>) -> bool {
+    i.header("x-amz-bypass-governance-retention")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| Error::InvalidArgument(format!("Invalid date '{s}'")))
+}
+
+fn mode(s: Option<&str>) -> Result<LockMode> {
+    s.and_then(LockMode::parse)
+        .ok_or_else(|| Error::InvalidArgument("Unknown wormMode directive.".into()))
+}
+
+/// PutObject's `x-amz-object-lock-mode` and `x-amz-object-lock-retain-until-date`: both
+/// or neither.
+pub fn lock_headers(i: &Input<'_>) -> Result<Option<Retention>> {
+    match (
+        i.header("x-amz-object-lock-mode"),
+        i.header("x-amz-object-lock-retain-until-date"),
+    ) {
+        (None, None) => Ok(None),
+        (Some(m), Some(d)) => {
+            let until = parse_time(d)?;
+            if until <= Utc::now() {
+                return Err(Error::InvalidArgument(
+                    "The retain until date must be in the future!".into(),
+                ));
+            }
+            Ok(Some(Retention {
+                mode: mode(Some(m))?,
+                until,
+            }))
+        }
+        _ => Err(Error::InvalidArgument(
+            "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied"
+                .into(),
+        )),
+    }
+}
+
+fn leaf<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str()
+}
+
+/// PutObjectLockConfiguration: the bucket default retention (none without a rule).
+pub fn lock_configuration(i: &Input<'_>) -> Result<Option<DefaultRetention>> {
+    let (root, v) = i.xml()?.ok_or(Error::MalformedXml)?;
+    if root != "ObjectLockConfiguration" || leaf(&v, &["ObjectLockEnabled"]) != Some("Enabled") {
+        return Err(Error::MalformedXml);
+    }
+    let Some(rule) = v.get("Rule").and_then(|r| r.get("DefaultRetention")) else {
+        return Ok(None);
+    };
+    let number = |name: &str| -> Result<Option<i64>> {
+        match leaf(rule, &[name]) {
+            None => Ok(None),
+            Some(n) => match n.trim().parse::<i64>() {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                _ => Err(Error::InvalidArgument(
+                    "Default retention period must be a positive integer value.".into(),
+                )),
+            },
+        }
+    };
+    let (days, years) = (number("Days")?, number("Years")?);
+    if days.is_some() == years.is_some() {
+        return Err(Error::MalformedXml);
+    }
+    Ok(Some(DefaultRetention {
+        mode: mode(leaf(rule, &["Mode"]))?,
+        days,
+        years,
+    }))
+}
+
+/// PutObjectRetention: the new retention, or none to remove it.
+pub fn retention(i: &Input<'_>) -> Result<Option<Retention>> {
+    let Some((root, v)) = i.xml()? else {
+        return Ok(None);
+    };
+    if root != "Retention" {
+        return Err(Error::MalformedXml);
+    }
+    match (leaf(&v, &["Mode"]), leaf(&v, &["RetainUntilDate"])) {
+        (None, None) => Ok(None),
+        (Some(m), Some(d)) => Ok(Some(Retention {
+            mode: mode(Some(m))?,
+            until: parse_time(d)?,
+        })),
+        _ => Err(Error::MalformedXml),
+    }
+}
+
+/// PutObjectLegalHold: ON or OFF.
+pub fn legal_hold(i: &Input<'_>) -> Result<bool> {
+    let (root, v) = i.xml()?.ok_or(Error::MalformedXml)?;
+    match (root.as_str(), leaf(&v, &["Status"])) {
+        ("LegalHold", Some("ON")) => Ok(true),
+        ("LegalHold", Some("OFF")) => Ok(false),
+        _ => Err(Error::MalformedXml),
+    }
 }
 
 /// A single `bytes=` range resolved against the object size: `Ok(None)` for no (or an

@@ -12,8 +12,8 @@ use input::Input;
 use output::{Out, quoted};
 use sightline_core::Scope;
 use sightline_wire::{
-    ApiError, CallContext, OperationDef, Permission, Protocol, ResourceCtx, Service, ServiceDef,
-    Value,
+    ApiError, CallContext, OperationDef, Permission, Protocol, ResourceCtx, ResourcePolicy,
+    Service, ServiceDef, Value,
 };
 use std::sync::Arc;
 
@@ -52,8 +52,18 @@ const fn object_op(
     read_only: bool,
     method: &'static str,
 ) -> OperationDef {
+    object_sub(name, action, read_only, method, "/{Bucket}/{Key+}")
+}
+
+const fn object_sub(
+    name: &'static str,
+    action: &'static str,
+    read_only: bool,
+    method: &'static str,
+    path: &'static str,
+) -> OperationDef {
     OperationDef::rpc(name, action, read_only, object_arn)
-        .route(method, "/{Bucket}/{Key+}")
+        .route(method, path)
         .raw_request()
 }
 
@@ -121,6 +131,69 @@ pub static S3_DEF: ServiceDef = ServiceDef {
             "POST",
             "/{Bucket}?delete",
         ),
+        bucket_op(
+            "GetBucketPolicy",
+            "s3:GetBucketPolicy",
+            true,
+            "GET",
+            "/{Bucket}?policy",
+        ),
+        bucket_op(
+            "PutBucketPolicy",
+            "s3:PutBucketPolicy",
+            false,
+            "PUT",
+            "/{Bucket}?policy",
+        ),
+        bucket_op(
+            "DeleteBucketPolicy",
+            "s3:DeleteBucketPolicy",
+            false,
+            "DELETE",
+            "/{Bucket}?policy",
+        ),
+        bucket_op(
+            "GetObjectLockConfiguration",
+            "s3:GetBucketObjectLockConfiguration",
+            true,
+            "GET",
+            "/{Bucket}?object-lock",
+        ),
+        bucket_op(
+            "PutObjectLockConfiguration",
+            "s3:PutBucketObjectLockConfiguration",
+            false,
+            "PUT",
+            "/{Bucket}?object-lock",
+        ),
+        object_sub(
+            "GetObjectRetention",
+            "s3:GetObjectRetention",
+            true,
+            "GET",
+            "/{Bucket}/{Key+}?retention",
+        ),
+        object_sub(
+            "PutObjectRetention",
+            "s3:PutObjectRetention",
+            false,
+            "PUT",
+            "/{Bucket}/{Key+}?retention",
+        ),
+        object_sub(
+            "GetObjectLegalHold",
+            "s3:GetObjectLegalHold",
+            true,
+            "GET",
+            "/{Bucket}/{Key+}?legal-hold",
+        ),
+        object_sub(
+            "PutObjectLegalHold",
+            "s3:PutObjectLegalHold",
+            false,
+            "PUT",
+            "/{Bucket}/{Key+}?legal-hold",
+        ),
         object_op("PutObject", "s3:PutObject", false, "PUT"),
         object_op("GetObject", "s3:GetObject", true, "GET"),
         object_op("HeadObject", "s3:GetObject", true, "HEAD"),
@@ -146,27 +219,47 @@ impl S3Service {
             ("DeleteObject", true) => "s3:DeleteObjectVersion",
             _ => op.action,
         };
+        // The bypass header is only honoured for callers allowed to bypass.
+        let bypass = input::bypass_governance(&i);
         if op.name == "DeleteObjects" {
             // Every key named is a delete of that object (or version).
             let bucket = i.label("Bucket")?;
             let request = input::delete_request(&i)?;
-            return Ok(request
-                .objects
-                .iter()
-                .map(|(key, version)| Permission {
+            let mut out = Vec::new();
+            for (key, version) in &request.objects {
+                let resource = format!("arn:aws:s3:::{bucket}/{key}");
+                if bypass {
+                    out.push(Permission {
+                        action: "s3:BypassGovernanceRetention",
+                        resource: resource.clone(),
+                    });
+                }
+                out.push(Permission {
                     action: if version.is_some() {
                         "s3:DeleteObjectVersion"
                     } else {
                         "s3:DeleteObject"
                     },
-                    resource: format!("arn:aws:s3:::{bucket}/{key}"),
-                })
-                .collect());
+                    resource,
+                });
+            }
+            return Ok(out);
         }
-        Ok(declared
+        let mut out: Vec<Permission> = declared
             .into_iter()
             .map(|resource| Permission { action, resource })
-            .collect())
+            .collect();
+        if bypass && matches!(op.name, "DeleteObject" | "PutObjectRetention") {
+            let extra: Vec<Permission> = out
+                .iter()
+                .map(|p| Permission {
+                    action: "s3:BypassGovernanceRetention",
+                    resource: p.resource.clone(),
+                })
+                .collect();
+            out.extend(extra);
+        }
+        Ok(out)
     }
 
     async fn dispatch(
@@ -247,6 +340,8 @@ impl S3Service {
                             body,
                             content_type: i.header("content-type").map(str::to_owned),
                             metadata: i.user_metadata(),
+                            retention: input::lock_headers(&i)?,
+                            legal_hold: i.header("x-amz-object-lock-legal-hold") == Some("ON"),
                         },
                     )
                     .await?;
@@ -272,6 +367,7 @@ impl S3Service {
                         i.label("Bucket")?,
                         i.label("Key")?,
                         i.query("versionId"),
+                        input::bypass_governance(&i),
                     )
                     .await?;
                 let mut out = Out::empty(204);
@@ -285,15 +381,94 @@ impl S3Service {
             }
             "DeleteObjects" => {
                 let bucket = i.label("Bucket")?;
+                let bypass = input::bypass_governance(&i);
                 let request = input::delete_request(&i)?;
                 let mut results = Vec::new();
                 for (key, version) in &request.objects {
                     let r = s3
-                        .delete_object(scope, bucket, key, version.as_deref())
+                        .delete_object(scope, bucket, key, version.as_deref(), bypass)
                         .await;
                     results.push((key.clone(), version.clone(), r));
                 }
                 Ok(output::delete_result(results, request.quiet))
+            }
+            "GetBucketPolicy" => {
+                let b = s3.bucket(scope, i.label("Bucket")?)?;
+                let policy = b.policy.ok_or(Error::NoSuchBucketPolicy)?;
+                Ok(Out::body(200, "application/json", policy.into_bytes()).into())
+            }
+            "PutBucketPolicy" => {
+                let text = String::from_utf8(i.body().to_vec()).map_err(|_| {
+                    Error::MalformedPolicy(
+                        "Policies must be valid JSON and the first byte must be '{'".into(),
+                    )
+                })?;
+                s3.set_policy(scope, i.label("Bucket")?, Some(text))?;
+                Ok(Out::empty(204).into())
+            }
+            "DeleteBucketPolicy" => {
+                s3.set_policy(scope, i.label("Bucket")?, None)?;
+                Ok(Out::empty(204).into())
+            }
+            "GetObjectLockConfiguration" => {
+                let b = s3.bucket(scope, i.label("Bucket")?)?;
+                if !b.object_lock {
+                    return Err(Error::ObjectLockConfigurationNotFound);
+                }
+                Ok(output::lock_configuration(&b))
+            }
+            "PutObjectLockConfiguration" => {
+                let default = input::lock_configuration(&i)?;
+                s3.set_lock_configuration(scope, i.label("Bucket")?, default)?;
+                Ok(Out::empty(200).into())
+            }
+            "GetObjectRetention" => {
+                let v = s3.resolve(
+                    scope,
+                    i.label("Bucket")?,
+                    i.label("Key")?,
+                    i.query("versionId"),
+                )?;
+                let r = v.retention.ok_or(Error::NoSuchObjectLockConfiguration)?;
+                Ok(output::retention(&r))
+            }
+            "PutObjectRetention" => {
+                let r = input::retention(&i)?;
+                s3.set_retention(
+                    scope,
+                    i.label("Bucket")?,
+                    i.label("Key")?,
+                    i.query("versionId"),
+                    r,
+                    input::bypass_governance(&i),
+                )?;
+                Ok(Out::empty(200).into())
+            }
+            "GetObjectLegalHold" => {
+                let v = s3.resolve(
+                    scope,
+                    i.label("Bucket")?,
+                    i.label("Key")?,
+                    i.query("versionId"),
+                )?;
+                let b = s3.bucket(scope, i.label("Bucket")?)?;
+                if !b.object_lock {
+                    return Err(Error::InvalidRequest(
+                        "Bucket is missing Object Lock Configuration".into(),
+                    ));
+                }
+                Ok(output::legal_hold(v.legal_hold))
+            }
+            "PutObjectLegalHold" => {
+                let on = input::legal_hold(&i)?;
+                s3.set_legal_hold(
+                    scope,
+                    i.label("Bucket")?,
+                    i.label("Key")?,
+                    i.query("versionId"),
+                    on,
+                )?;
+                Ok(Out::empty(200).into())
             }
             other => Err(Error::InvalidArgument(format!(
                 "operation {other} is not implemented"
@@ -318,6 +493,26 @@ impl Service for S3Service {
             return Err(self.def().undispatched(op.name));
         }
         Ok(self.dispatch(&ctx.scope, op, &input).await?)
+    }
+
+    async fn resource_owner(&self, op: &'static OperationDef, arn: &str) -> Option<String> {
+        // A bucket being created is the caller's; an existing name is answered by the
+        // call (BucketAlreadyExists), not by authorization.
+        if op.name == "CreateBucket" {
+            return None;
+        }
+        let bucket = arn.strip_prefix("arn:aws:s3:::")?.split('/').next()?;
+        self.s3.owner(bucket).map(|(account, _)| account)
+    }
+
+    /// The bucket policy governs the bucket and every object in it.
+    async fn resource_policy(&self, _scope: &Scope, arn: &str) -> Option<ResourcePolicy> {
+        let bucket = arn.strip_prefix("arn:aws:s3:::")?.split('/').next()?;
+        let (_, policy) = self.s3.owner(bucket)?;
+        Some(ResourcePolicy {
+            document: policy?,
+            kind: sightline_wire::ResourcePolicyKind::Resource,
+        })
     }
 
     async fn permissions(

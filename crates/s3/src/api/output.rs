@@ -3,7 +3,7 @@
 
 use super::input::{Input, byte_range};
 use crate::engine::{Deleted, ListQuery, S3};
-use crate::model::{Bucket, NULL_VERSION, ObjectVersion, Versioning};
+use crate::model::{Bucket, NULL_VERSION, ObjectVersion, Retention, Versioning};
 use crate::{Error, Result};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -23,6 +23,15 @@ impl Out {
             status,
             headers: Vec::new(),
             body: None,
+        }
+    }
+
+    /// A raw body with its content type.
+    pub fn body(status: u16, content_type: &str, body: Vec<u8>) -> Out {
+        Out {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: Some(body),
         }
     }
 
@@ -305,6 +314,17 @@ pub async fn object(s3: &S3, i: &Input<'_>, v: &ObjectVersion, head: bool) -> Re
             format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), v.size),
         );
     }
+    if let Some(r) = &v.retention {
+        out = out
+            .header("x-amz-object-lock-mode", r.mode.as_str().into())
+            .header(
+                "x-amz-object-lock-retain-until-date",
+                r.until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            );
+    }
+    if v.legal_hold {
+        out = out.header("x-amz-object-lock-legal-hold", "ON".into());
+    }
     for (k, val) in &v.metadata {
         out = out.header(&format!("x-amz-meta-{k}"), val.clone());
     }
@@ -312,6 +332,38 @@ pub async fn object(s3: &S3, i: &Input<'_>, v: &ObjectVersion, head: bool) -> Re
         out.body = Some(s3.read(v, span).await?.to_vec());
     }
     Ok(out.into())
+}
+
+pub fn lock_configuration(b: &Bucket) -> Value {
+    let mut m = vec![("ObjectLockEnabled", s("Enabled"))];
+    if let Some(d) = &b.default_retention {
+        let mut r = vec![("Mode", s(d.mode.as_str()))];
+        if let Some(days) = d.days {
+            r.push(("Days", Value::Int(days)));
+        }
+        if let Some(years) = d.years {
+            r.push(("Years", Value::Int(years)));
+        }
+        m.push(("Rule", obj(vec![("DefaultRetention", obj(r))])));
+    }
+    xml_doc("ObjectLockConfiguration", m)
+}
+
+pub fn retention(r: &Retention) -> Value {
+    xml_doc(
+        "Retention",
+        vec![
+            ("Mode", s(r.mode.as_str())),
+            ("RetainUntilDate", Value::Timestamp(r.until)),
+        ],
+    )
+}
+
+pub fn legal_hold(on: bool) -> Value {
+    xml_doc(
+        "LegalHold",
+        vec![("Status", s(if on { "ON" } else { "OFF" }))],
+    )
 }
 
 pub fn delete_result(
