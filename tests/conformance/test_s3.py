@@ -449,3 +449,51 @@ def test_bucket_policies_grant_and_deny(server, iam, s3, member_accounts):
     s3.delete_bucket_policy(Bucket=name)
     expect_error("AccessDenied", member.get_object, Bucket=name, Key="shared/doc")
     s3.delete_bucket(Bucket=name)
+
+
+# --------------------------------------------------------------------------- SSE-KMS
+
+
+def test_sse_kms_objects_need_kms_decrypt_to_read(server, iam, s3, tmp_path):
+    kms = server.client("kms")
+    key = kms.create_key(Description="bucket key")["KeyMetadata"]
+    name = new_bucket(s3)
+    secret = b"sse-kms-plaintext-" + os.urandom(8).hex().encode()
+    f = tmp_path / "secret.txt"
+    f.write_bytes(secret)
+    put = aws("s3api", "put-object", "--bucket", name, "--key", "enc", "--body", str(f),
+              "--server-side-encryption", "aws:kms", "--ssekms-key-id", key["KeyId"],
+              env=server.env)
+    assert put["ServerSideEncryption"] == "aws:kms" and put["SSEKMSKeyId"] == key["Arn"]
+    head = s3.head_object(Bucket=name, Key="enc")
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key["Arn"]
+    assert s3.get_object(Bucket=name, Key="enc")["Body"].read() == secret
+    assert s3.get_object(Bucket=name, Key="enc", Range="bytes=0-5")["Body"].read() == secret[:6]
+
+    # At rest the bytes are ciphertext.
+    stored = [p for p in (server.data_dir / "s3" / name).rglob("*") if p.is_file()]
+    assert stored and all(secret not in p.read_bytes() for p in stored)
+
+    reader = make_user(iam, "sse-reader", inline={"s3": policy(
+        allow("s3:GetObject", f"arn:aws:s3:::{name}/*"))})
+    rs3 = server.client("s3", reader.creds)
+    rs3.head_object(Bucket=name, Key="enc")
+    err = expect_error("AccessDenied", rs3.get_object, Bucket=name, Key="enc", status=403)
+    assert "kms:Decrypt" in err.response["Error"]["Message"]
+    iam.put_user_policy(UserName=reader.name, PolicyName="kms", PolicyDocument=policy(
+        allow("kms:Decrypt", key["Arn"])))
+    assert rs3.get_object(Bucket=name, Key="enc")["Body"].read() == secret
+
+    kms.disable_key(KeyId=key["KeyId"])
+    expect_error("KMS.DisabledException", s3.get_object, Bucket=name, Key="enc", status=400)
+    expect_error("KMS.DisabledException", s3.put_object, Bucket=name, Key="enc2", Body=b"x",
+                 ServerSideEncryption="aws:kms", SSEKMSKeyId=key["KeyId"])
+    kms.enable_key(KeyId=key["KeyId"])
+    assert s3.get_object(Bucket=name, Key="enc")["Body"].read() == secret
+
+    expect_error("InvalidArgument", s3.put_object, Bucket=name, Key="k", Body=b"x",
+                 ServerSideEncryption="aws:kms")
+    expect_error("KMS.NotFoundException", s3.put_object, Bucket=name, Key="k", Body=b"x",
+                 ServerSideEncryption="aws:kms", SSEKMSKeyId="alias/none-such")
+    plain = s3.put_object(Bucket=name, Key="s3-managed", Body=b"x", ServerSideEncryption="AES256")
+    assert plain["ServerSideEncryption"] == "AES256"

@@ -4,11 +4,13 @@
 pub mod audit;
 pub mod events;
 pub mod identity;
+pub mod keys;
 pub mod resources;
 
 pub use audit::AuditSink;
 pub use events::{Event, EventPublisher};
 pub use identity::{Caller, PrincipalKind, Scope, SessionContext, SessionIssuer};
+pub use keys::{DataKey, KeyService};
 pub use resources::{ConfigurationChange, ResourceProvider, ResourceRecorder, ResourceRef};
 
 /// Errors raised by trait implementations that cross service boundaries.
@@ -24,6 +26,8 @@ pub enum Error {
     Storage(String),
     #[error("{code}: {message}")]
     Service { code: String, message: String },
+    #[error("{0}")]
+    AccessDenied(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

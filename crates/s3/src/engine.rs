@@ -4,7 +4,8 @@
 //! leaves at most an unreferenced blob.
 
 use crate::model::{
-    Bucket, DefaultRetention, LockMode, NULL_VERSION, ObjectVersion, Retention, Versioning,
+    Bucket, DefaultRetention, Encryption, LockMode, NULL_VERSION, ObjectVersion, Retention,
+    Versioning,
 };
 use crate::{Error, Result, store};
 use bytes::Bytes;
@@ -13,7 +14,10 @@ use md5::{Digest, Md5};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parking_lot::RwLock;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
 use sightline_core::Scope;
+use sightline_core::{Caller, KeyService};
 use sightline_meta::Meta;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -21,7 +25,58 @@ use std::sync::Arc;
 pub struct S3 {
     meta: Arc<Meta>,
     store: Arc<dyn ObjectStore>,
+    keys: Arc<dyn KeyService>,
     buckets: RwLock<HashMap<String, Bucket>>,
+}
+
+/// Server-side encryption a PutObject asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SseRequest {
+    S3Managed,
+    /// `aws:kms` with the key to use.
+    Kms(String),
+}
+
+/// The encryption context S3 binds to an object's data key, as AWS does by default.
+fn object_context(bucket: &str, key: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        "aws:s3:arn".to_owned(),
+        format!("arn:aws:s3:::{bucket}/{key}"),
+    )])
+}
+
+fn aead(key: &[u8]) -> Result<LessSafeKey> {
+    let k = UnboundKey::new(&AES_256_GCM, key)
+        .map_err(|_| Error::Storage("data key of the wrong length".into()))?;
+    Ok(LessSafeKey::new(k))
+}
+
+/// nonce ‖ ciphertext ‖ tag under a data key.
+fn seal(key: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
+    let mut nonce = [0u8; NONCE_LEN];
+    SystemRandom::new()
+        .fill(&mut nonce)
+        .map_err(|_| Error::Storage("no randomness available".into()))?;
+    let mut body = plain.to_vec();
+    aead(key)?
+        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut body)
+        .map_err(|_| Error::Storage("seal failed".into()))?;
+    let mut out = nonce.to_vec();
+    out.extend(body);
+    Ok(out)
+}
+
+fn open_sealed(key: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+    if sealed.len() < NONCE_LEN {
+        return Err(Error::Storage("sealed object too short".into()));
+    }
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&sealed[..NONCE_LEN]);
+    let mut body = sealed[NONCE_LEN..].to_vec();
+    let plain = aead(key)?
+        .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut body)
+        .map_err(|_| Error::Storage("stored object fails its authentication tag".into()))?;
+    Ok(plain.to_vec())
 }
 
 /// What a DeleteObject did.
@@ -41,28 +96,21 @@ pub struct NewObject {
     /// it a lock-enabled bucket applies its default.
     pub retention: Option<Retention>,
     pub legal_hold: bool,
+    pub sse: Option<SseRequest>,
 }
 
 /// One page of a listing: objects (or versions) and the common prefixes rolled up by
 /// the delimiter, in key order, and whether more follow.
-#[derive(Debug)]
-pub struct Listing<T> {
-    pub items: Vec<T>,
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub items: Vec<ObjectVersion>,
     pub prefixes: Vec<String>,
     pub truncated: bool,
     /// The last key (or prefix) returned, where the next page starts.
     pub last: Option<String>,
-}
-
-impl<T> Default for Listing<T> {
-    fn default() -> Self {
-        Listing {
-            items: Vec::new(),
-            prefixes: Vec::new(),
-            truncated: false,
-            last: None,
-        }
-    }
+    /// The version id of the last item when it was a version (not a prefix): the
+    /// version marker of the next page.
+    pub last_version: Option<String>,
 }
 
 /// What a listing asks for: keys under `prefix` after `after` (a key marker, start-after
@@ -111,7 +159,11 @@ pub fn validate_key(key: &str) -> Result<()> {
 }
 
 impl S3 {
-    pub fn open(meta: Arc<Meta>, store: Arc<dyn ObjectStore>) -> Result<S3> {
+    pub fn open(
+        meta: Arc<Meta>,
+        store: Arc<dyn ObjectStore>,
+        keys: Arc<dyn KeyService>,
+    ) -> Result<S3> {
         store::migrate(&meta)?;
         let buckets = store::load_buckets(&meta)?
             .into_iter()
@@ -120,6 +172,7 @@ impl S3 {
         Ok(S3 {
             meta,
             store,
+            keys,
             buckets: RwLock::new(buckets),
         })
     }
@@ -347,6 +400,7 @@ impl S3 {
 
     pub async fn put_object(
         &self,
+        caller: &Caller,
         scope: &Scope,
         bucket: &str,
         key: &str,
@@ -371,8 +425,28 @@ impl S3 {
         let blob = format!("{bucket}/{}", uuid::Uuid::new_v4().simple());
         let etag = hex::encode(Md5::digest(&obj.body));
         let size = obj.body.len() as u64;
+        let (encryption, stored) = match &obj.sse {
+            None => (None, obj.body),
+            Some(SseRequest::S3Managed) => (Some(Encryption::S3Managed), obj.body),
+            Some(SseRequest::Kms(key_id)) => {
+                let dk = self.keys.generate_data_key(
+                    caller,
+                    scope,
+                    key_id,
+                    &object_context(bucket, key),
+                )?;
+                let sealed = seal(&dk.plaintext, &obj.body)?;
+                (
+                    Some(Encryption::Kms {
+                        key_arn: dk.key_arn,
+                        data_key: dk.ciphertext,
+                    }),
+                    Bytes::from(sealed),
+                )
+            }
+        };
         self.store
-            .put(&StorePath::from(blob.as_str()), obj.body.into())
+            .put(&StorePath::from(blob.as_str()), stored.into())
             .await?;
         let v = ObjectVersion {
             key: key.to_owned(),
@@ -386,6 +460,7 @@ impl S3 {
             blob: Some(blob),
             retention,
             legal_hold: obj.legal_hold,
+            encryption,
             latest: true,
         };
         let freed = store::add_version(&self.meta, bucket, &v)?;
@@ -417,17 +492,33 @@ impl S3 {
     }
 
     /// Bytes `range` (inclusive start, exclusive end) of a resolved version.
-    pub async fn read(&self, v: &ObjectVersion, range: std::ops::Range<u64>) -> Result<Bytes> {
+    /// Bytes `range` of a resolved version. A KMS-encrypted version is opened with its
+    /// data key, which the caller must be allowed to decrypt.
+    pub async fn read(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        bucket: &str,
+        v: &ObjectVersion,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes> {
         let Some(blob) = &v.blob else {
             return Ok(Bytes::new());
         };
+        let path = StorePath::from(blob.as_str());
+        if let Some(Encryption::Kms { data_key, .. }) = &v.encryption {
+            let (_, key) =
+                self.keys
+                    .decrypt(caller, scope, data_key, &object_context(bucket, &v.key))?;
+            let sealed = self.store.get(&path).await?.bytes().await?;
+            let plain = open_sealed(&key, &sealed)?;
+            let (a, b) = (range.start as usize, (range.end as usize).min(plain.len()));
+            return Ok(Bytes::from(plain).slice(a.min(b)..b));
+        }
         if range.is_empty() {
             return Ok(Bytes::new());
         }
-        Ok(self
-            .store
-            .get_range(&StorePath::from(blob.as_str()), range)
-            .await?)
+        Ok(self.store.get_range(&path, range).await?)
     }
 
     /// Deletes a version (when `version_id` is given; refused while it is locked) or
@@ -480,6 +571,7 @@ impl S3 {
                     blob: None,
                     retention: None,
                     legal_hold: false,
+                    encryption: None,
                     latest: true,
                 };
                 let freed = store::add_version(&self.meta, bucket, &marker)?;
@@ -493,87 +585,47 @@ impl S3 {
     }
 
     /// Live objects, the latest version of each key.
-    pub fn list_objects(
-        &self,
-        scope: &Scope,
-        bucket: &str,
-        q: ListQuery<'_>,
-    ) -> Result<Listing<ObjectVersion>> {
-        let ListQuery {
-            prefix,
-            delimiter,
-            after,
-            max,
-            ..
-        } = q;
+    pub fn list_objects(&self, scope: &Scope, bucket: &str, q: ListQuery<'_>) -> Result<Listing> {
         self.bucket(scope, bucket)?;
         let mut out = Listing::default();
-        let mut cursor = after.to_owned();
+        let mut cursor = q.after.to_owned();
         'scan: loop {
-            let rows = store::list_latest(&self.meta, bucket, prefix, &cursor, max.max(1) + 1)?;
+            let rows = store::list_latest(&self.meta, bucket, q.prefix, &cursor, q.max.max(1) + 1)?;
             if rows.is_empty() {
                 break;
             }
             for v in rows {
                 cursor = v.key.clone();
-                if let Some(p) = rolled_up(&v.key, prefix, delimiter) {
-                    if out.prefixes.last() == Some(&p) || p.as_str() <= after {
-                        continue;
+                match out.offer(v, &q) {
+                    Offer::Skipped | Offer::Taken => {}
+                    Offer::Full => break 'scan,
+                    Offer::RolledUp(p) => {
+                        cursor = past(&p);
+                        continue 'scan;
                     }
-                    if out.items.len() + out.prefixes.len() == max {
-                        out.truncated = true;
-                        break 'scan;
-                    }
-                    // Skip every other key under this prefix.
-                    cursor = format!("{p}\u{10FFFF}");
-                    out.last = Some(p.clone());
-                    out.prefixes.push(p);
-                    continue 'scan;
                 }
-                if out.items.len() + out.prefixes.len() == max {
-                    out.truncated = true;
-                    break 'scan;
-                }
-                out.last = Some(v.key.clone());
-                out.items.push(v);
             }
         }
         Ok(out)
     }
 
-    /// Versions in (key, newest first) order after the markers; also the version id
-    /// where the next page starts.
-    pub fn list_versions(
-        &self,
-        scope: &Scope,
-        bucket: &str,
-        q: ListQuery<'_>,
-    ) -> Result<(Listing<ObjectVersion>, Option<String>)> {
-        let ListQuery {
-            prefix,
-            delimiter,
-            after: key_marker,
-            version_marker,
-            max,
-        } = q;
+    /// Versions in (key, newest first) order after the markers.
+    pub fn list_versions(&self, scope: &Scope, bucket: &str, q: ListQuery<'_>) -> Result<Listing> {
         self.bucket(scope, bucket)?;
-        let after_seq = match version_marker {
-            Some(id) if !key_marker.is_empty() => {
-                store::version_seq(&self.meta, bucket, key_marker, id)?
-            }
+        let after_seq = match q.version_marker {
+            Some(id) if !q.after.is_empty() => store::version_seq(&self.meta, bucket, q.after, id)?,
             _ => None,
         };
         let mut out = Listing::default();
-        let mut next_version = None;
-        let (mut key_cursor, mut seq_cursor) = (key_marker.to_owned(), after_seq);
+        let (mut key_cursor, mut seq_cursor) = (q.after.to_owned(), after_seq);
         'scan: loop {
             let rows = store::list_versions(
                 &self.meta,
                 bucket,
-                prefix,
+                q.prefix,
                 &key_cursor,
                 seq_cursor,
-                max.max(1) + 1,
+                q.max.max(1) + 1,
             )?;
             if rows.is_empty() {
                 break;
@@ -581,32 +633,64 @@ impl S3 {
             for (seq, v) in rows {
                 key_cursor = v.key.clone();
                 seq_cursor = Some(seq);
-                if let Some(p) = rolled_up(&v.key, prefix, delimiter) {
-                    if out.prefixes.last() == Some(&p) || p.as_str() <= key_marker {
-                        continue;
+                match out.offer(v, &q) {
+                    Offer::Skipped | Offer::Taken => {}
+                    Offer::Full => break 'scan,
+                    Offer::RolledUp(p) => {
+                        key_cursor = past(&p);
+                        seq_cursor = None;
+                        continue 'scan;
                     }
-                    if out.items.len() + out.prefixes.len() == max {
-                        out.truncated = true;
-                        break 'scan;
-                    }
-                    key_cursor = format!("{p}\u{10FFFF}");
-                    seq_cursor = None;
-                    out.last = Some(p.clone());
-                    next_version = None;
-                    out.prefixes.push(p);
-                    continue 'scan;
                 }
-                if out.items.len() + out.prefixes.len() == max {
-                    out.truncated = true;
-                    break 'scan;
-                }
-                out.last = Some(v.key.clone());
-                next_version = Some(v.version_id.clone());
-                out.items.push(v);
             }
         }
-        Ok((out, next_version))
+        Ok(out)
     }
+}
+
+/// What a listing did with one row.
+enum Offer {
+    /// Under a prefix already listed (or at or before the marker).
+    Skipped,
+    /// The page is full: the listing is truncated here.
+    Full,
+    /// Rolled up into this new common prefix: the scan continues past it.
+    RolledUp(String),
+    Taken,
+}
+
+impl Listing {
+    fn offer(&mut self, v: ObjectVersion, q: &ListQuery<'_>) -> Offer {
+        let rolled = rolled_up(&v.key, q.prefix, q.delimiter);
+        if let Some(p) = &rolled
+            && (self.prefixes.last() == Some(p) || p.as_str() <= q.after)
+        {
+            return Offer::Skipped;
+        }
+        if self.items.len() + self.prefixes.len() == q.max {
+            self.truncated = true;
+            return Offer::Full;
+        }
+        match rolled {
+            Some(p) => {
+                self.last = Some(p.clone());
+                self.last_version = None;
+                self.prefixes.push(p.clone());
+                Offer::RolledUp(p)
+            }
+            None => {
+                self.last = Some(v.key.clone());
+                self.last_version = Some(v.version_id.clone());
+                self.items.push(v);
+                Offer::Taken
+            }
+        }
+    }
+}
+
+/// The first key after every key under `prefix`.
+fn past(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
 }
 
 /// The common prefix a key rolls up into under `delimiter`, if any.

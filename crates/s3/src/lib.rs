@@ -62,8 +62,33 @@ pub enum Error {
     NoSuchBucketPolicy,
     #[error("{0}")]
     MalformedPolicy(String),
+    /// A KMS refusal while encrypting or decrypting for the caller, with S3's code.
+    #[error("{message}")]
+    Kms {
+        status: u16,
+        code: String,
+        message: String,
+    },
     #[error("storage: {0}")]
     Storage(String),
+}
+
+impl From<sightline_core::Error> for Error {
+    fn from(e: sightline_core::Error) -> Self {
+        match e {
+            sightline_core::Error::AccessDenied(message) => Error::Kms {
+                status: 403,
+                code: "AccessDenied".into(),
+                message,
+            },
+            sightline_core::Error::Service { code, message } => Error::Kms {
+                status: 400,
+                code: format!("KMS.{code}"),
+                message,
+            },
+            other => Error::Storage(other.to_string()),
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -88,8 +113,9 @@ impl From<serde_json::Error> for Error {
 
 impl Error {
     /// (HTTP status, S3 error code).
-    pub fn status_code(&self) -> (u16, &'static str) {
+    pub fn status_code(&self) -> (u16, &str) {
         match self {
+            Error::Kms { status, code, .. } => (*status, code.as_str()),
             Error::InvalidBucketName(_) => (400, "InvalidBucketName"),
             Error::NoSuchBucket(_) => (404, "NoSuchBucket"),
             Error::BucketAlreadyExists(_) => (409, "BucketAlreadyExists"),

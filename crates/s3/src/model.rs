@@ -91,9 +91,41 @@ pub struct ObjectVersion {
     pub retention: Option<Retention>,
     #[serde(default)]
     pub legal_hold: bool,
+    #[serde(default)]
+    pub encryption: Option<Encryption>,
     /// Set by the store: the newest version of its key.
     #[serde(skip)]
     pub latest: bool,
 }
 
 pub const NULL_VERSION: &str = "null";
+
+/// Server-side encryption of a version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Encryption {
+    /// `AES256` requested: reported as such (bytes are stored as written).
+    S3Managed,
+    /// `aws:kms`: the bytes are sealed (AES-256-GCM, nonce first) under a data key
+    /// whose KMS ciphertext is kept here; reading needs `kms:Decrypt` on the key.
+    Kms {
+        key_arn: String,
+        #[serde(with = "b64")]
+        data_key: Vec<u8>,
+    },
+}
+
+mod b64 {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map_err(serde::de::Error::custom)
+    }
+}

@@ -2,6 +2,7 @@
 //! the lifecycle (first-start bootstrap, graceful shutdown).
 
 pub mod files;
+pub mod keys;
 pub mod pipeline;
 pub mod query_service;
 pub mod record;
@@ -146,10 +147,24 @@ pub async fn start(config: Config) -> Result<Running> {
         .unwrap_or_else(|| data_dir.join("kms").join("master.key"));
     let master = sightline_kms::crypto::MasterKey::load_or_create(&master_path)?;
     let kms = Arc::new(sightline_kms::Kms::open(meta.clone(), master)?);
-    services.push(Arc::new(sightline_kms::api::KmsService { kms }));
-    // Bucket objects go through the same object_store layer as lake segments.
-    let objects = sightline_lake::store::SegmentStore::local(&data_dir.join("s3"))?;
-    let s3 = Arc::new(sightline_s3::S3::open(meta.clone(), objects.store)?);
+    services.push(Arc::new(sightline_kms::api::KmsService {
+        kms: kms.clone(),
+    }));
+    let keys = Arc::new(keys::KmsKeys {
+        kms,
+        identity: identity.clone(),
+    });
+    // Bucket objects go through the same object_store layer as lake segments, rooted
+    // at DATA_DIR/s3 (object paths are `<bucket>/<blob>`).
+    let s3_dir = data_dir.join("s3");
+    std::fs::create_dir_all(&s3_dir)?;
+    let objects = object_store::local::LocalFileSystem::new_with_prefix(&s3_dir)
+        .map_err(|e| Error::Config(format!("s3 object directory: {e}")))?;
+    let s3 = Arc::new(sightline_s3::S3::open(
+        meta.clone(),
+        Arc::new(objects),
+        keys,
+    )?);
     services.push(Arc::new(sightline_s3::api::S3Service { s3 }));
     let state = Arc::new(AppState::new(services, identity, audit, management.clone()));
 

@@ -1,6 +1,7 @@
 //! Reading an S3 request: path labels, query parameters, headers, the raw body and the
 //! small XML documents some operations send.
 
+use crate::engine::SseRequest;
 use crate::model::{DefaultRetention, LockMode, Retention};
 use crate::{Error, Result};
 use base64::Engine as _;
@@ -151,6 +152,25 @@ pub fn delete_request(i: &Input<'_>) -> Result<DeleteRequest> {
         .collect::<Result<Vec<_>>>()?;
     let quiet = v.get("Quiet").and_then(Value::as_str) == Some("true");
     Ok(DeleteRequest { objects, quiet })
+}
+
+/// `x-amz-server-side-encryption` (with `-aws-kms-key-id` for `aws:kms`).
+pub fn sse(i: &Input<'_>) -> Result<Option<SseRequest>> {
+    match i.header("x-amz-server-side-encryption") {
+        None => Ok(None),
+        Some("AES256") => Ok(Some(SseRequest::S3Managed)),
+        Some("aws:kms") => match i.header("x-amz-server-side-encryption-aws-kms-key-id") {
+            Some(k) if !k.is_empty() => Ok(Some(SseRequest::Kms(k.to_owned()))),
+            // AWS falls back to the account's aws/s3 managed key, which this server
+            // does not create: the caller names a key of its own.
+            _ => Err(Error::InvalidArgument(
+                "x-amz-server-side-encryption-aws-kms-key-id is required with aws:kms on this server".into(),
+            )),
+        },
+        Some(other) => Err(Error::InvalidArgument(format!(
+            "The encryption method specified is not supported: {other}"
+        ))),
+    }
 }
 
 /// `x-amz-bypass-governance-retention: true`.

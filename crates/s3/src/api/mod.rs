@@ -264,10 +264,11 @@ impl S3Service {
 
     async fn dispatch(
         &self,
-        scope: &Scope,
+        ctx: &CallContext,
         op: &'static OperationDef,
         input: &Value,
     ) -> Result<Value> {
+        let scope = &ctx.scope;
         let i = Input(input);
         let s3 = &self.s3;
         match op.name {
@@ -333,6 +334,7 @@ impl S3Service {
                 let body = i.body_checked()?;
                 let v = s3
                     .put_object(
+                        &ctx.caller,
                         scope,
                         bucket,
                         key,
@@ -342,10 +344,12 @@ impl S3Service {
                             metadata: i.user_metadata(),
                             retention: input::lock_headers(&i)?,
                             legal_hold: i.header("x-amz-object-lock-legal-hold") == Some("ON"),
+                            sse: input::sse(&i)?,
                         },
                     )
                     .await?;
-                let mut out = Out::empty(200).header("etag", quoted(&v.etag));
+                let mut out =
+                    output::encryption_headers(Out::empty(200).header("etag", quoted(&v.etag)), &v);
                 if v.version_id != crate::model::NULL_VERSION {
                     out = out.header("x-amz-version-id", v.version_id);
                 }
@@ -358,7 +362,12 @@ impl S3Service {
                     i.label("Key")?,
                     i.query("versionId"),
                 )?;
-                output::object(s3, &i, &v, op.name == "HeadObject").await
+                let target = output::Target {
+                    caller: &ctx.caller,
+                    scope,
+                    bucket: i.label("Bucket")?,
+                };
+                output::object(s3, &target, &i, &v, op.name == "HeadObject").await
             }
             "DeleteObject" => {
                 let d = s3
@@ -492,7 +501,7 @@ impl Service for S3Service {
         if !S3_DEF.operations.iter().any(|o| o.name == op.name) {
             return Err(self.def().undispatched(op.name));
         }
-        Ok(self.dispatch(&ctx.scope, op, &input).await?)
+        Ok(self.dispatch(ctx, op, &input).await?)
     }
 
     async fn resource_owner(&self, op: &'static OperationDef, arn: &str) -> Option<String> {

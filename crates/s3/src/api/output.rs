@@ -3,11 +3,11 @@
 
 use super::input::{Input, byte_range};
 use crate::engine::{Deleted, ListQuery, S3};
-use crate::model::{Bucket, NULL_VERSION, ObjectVersion, Retention, Versioning};
+use crate::model::{Bucket, Encryption, NULL_VERSION, ObjectVersion, Retention, Versioning};
 use crate::{Error, Result};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use sightline_core::Scope;
+use sightline_core::{Caller, Scope};
 use sightline_wire::{Value, ValueMap};
 
 /// A response that is not (only) an XML document.
@@ -240,7 +240,8 @@ pub fn list_versions(s3: &S3, scope: &Scope, i: &Input<'_>) -> Result<Value> {
         version_marker,
         max,
     };
-    let (page, next_version) = s3.list_versions(scope, bucket, q)?;
+    let page = s3.list_versions(scope, bucket, q)?;
+    let next_version = page.last_version.clone();
     let mut m = vec![
         ("Name", s(bucket)),
         ("Prefix", s(prefix)),
@@ -288,7 +289,34 @@ pub fn list_versions(s3: &S3, scope: &Scope, i: &Input<'_>) -> Result<Value> {
 
 /// GetObject and HeadObject: the object's headers, and for GET its bytes (or the
 /// requested range, with 206).
-pub async fn object(s3: &S3, i: &Input<'_>, v: &ObjectVersion, head: bool) -> Result<Value> {
+/// Who reads an object, and where: an encrypted object's data key is opened for them.
+pub struct Target<'a> {
+    pub caller: &'a Caller,
+    pub scope: &'a Scope,
+    pub bucket: &'a str,
+}
+
+/// `x-amz-server-side-encryption` (and the KMS key) of a version.
+pub fn encryption_headers(out: Out, v: &ObjectVersion) -> Out {
+    match &v.encryption {
+        None => out,
+        Some(Encryption::S3Managed) => out.header("x-amz-server-side-encryption", "AES256".into()),
+        Some(Encryption::Kms { key_arn, .. }) => out
+            .header("x-amz-server-side-encryption", "aws:kms".into())
+            .header(
+                "x-amz-server-side-encryption-aws-kms-key-id",
+                key_arn.clone(),
+            ),
+    }
+}
+
+pub async fn object(
+    s3: &S3,
+    target: &Target<'_>,
+    i: &Input<'_>,
+    v: &ObjectVersion,
+    head: bool,
+) -> Result<Value> {
     let range = byte_range(i.header("range"), v.size)?;
     let (status, span) = match &range {
         Some(r) => (206, r.clone()),
@@ -325,11 +353,15 @@ pub async fn object(s3: &S3, i: &Input<'_>, v: &ObjectVersion, head: bool) -> Re
     if v.legal_hold {
         out = out.header("x-amz-object-lock-legal-hold", "ON".into());
     }
+    out = encryption_headers(out, v);
     for (k, val) in &v.metadata {
         out = out.header(&format!("x-amz-meta-{k}"), val.clone());
     }
     if !head {
-        out.body = Some(s3.read(v, span).await?.to_vec());
+        let bytes = s3
+            .read(target.caller, target.scope, target.bucket, v, span)
+            .await?;
+        out.body = Some(bytes.to_vec());
     }
     Ok(out.into())
 }

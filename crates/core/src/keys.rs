@@ -1,0 +1,48 @@
+//! Envelope keys for services that encrypt at rest (S3 SSE-KMS today, KMS-keyed log
+//! groups later): a service asks for a data key under a KMS key on behalf of the
+//! caller, and later for that data key back. Each request is authorized exactly as the
+//! caller's own KMS call would be (identity policies and the key policy).
+
+use crate::{Caller, Result, Scope};
+use std::collections::BTreeMap;
+
+/// A data key: its plaintext for immediate use, and the KMS ciphertext to store.
+pub struct DataKey {
+    pub key_arn: String,
+    pub plaintext: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataKey")
+            .field("key_arn", &self.key_arn)
+            .field("plaintext", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Errors are `Error::AccessDenied` when the caller may not use the key, and
+/// `Error::Service` with the KMS code (`NotFoundException`, `DisabledException`,
+/// `KMSInvalidStateException`, `InvalidCiphertextException`) otherwise.
+pub trait KeyService: Send + Sync {
+    /// A new 256-bit data key under `key_id` (id, ARN or alias), as the caller's
+    /// `kms:GenerateDataKey`.
+    fn generate_data_key(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        key_id: &str,
+        context: &BTreeMap<String, String>,
+    ) -> Result<DataKey>;
+
+    /// The plaintext of a stored data key, as the caller's `kms:Decrypt`; also the ARN
+    /// of the key that sealed it.
+    fn decrypt(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        ciphertext: &[u8],
+        context: &BTreeMap<String, String>,
+    ) -> Result<(String, Vec<u8>)>;
+}

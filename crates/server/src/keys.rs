@@ -1,0 +1,98 @@
+//! The key service other services encrypt with (S3 SSE-KMS): the KMS engine behind the
+//! same authorization the caller's own KMS call would get, identity policies and key
+//! policy together.
+
+use sightline_core::{Caller, DataKey, KeyService, Scope};
+use sightline_iam::Identity;
+use sightline_kms::Kms;
+use sightline_policy::{Context, Outcome};
+use sightline_wire::{ApiError, ResourcePolicy, ResourcePolicyKind};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub struct KmsKeys {
+    pub kms: Arc<Kms>,
+    pub identity: Arc<Identity>,
+}
+
+fn kms_error(e: sightline_kms::Error) -> sightline_core::Error {
+    let api: ApiError = e.into();
+    sightline_core::Error::Service {
+        code: api.code,
+        message: api.message,
+    }
+}
+
+impl KmsKeys {
+    fn authorize(
+        &self,
+        caller: &Caller,
+        action: &str,
+        key_arn: &str,
+    ) -> sightline_core::Result<()> {
+        let policy = self.kms.key_policy(key_arn).map(|document| ResourcePolicy {
+            document,
+            kind: ResourcePolicyKind::Key,
+        });
+        let now = chrono::Utc::now();
+        let mut context = Context::new();
+        context.set("aws:PrincipalArn", caller.arn.clone());
+        context.set("aws:PrincipalAccount", caller.account_id.clone());
+        context.set(
+            "aws:CurrentTime",
+            now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        );
+        context.set("aws:EpochTime", now.timestamp().to_string());
+        match self
+            .identity
+            .authorize(caller, action, key_arn, &context, policy.as_ref())
+        {
+            Outcome::Allowed => Ok(()),
+            _ => Err(sightline_core::Error::AccessDenied(format!(
+                "User: {} is not authorized to perform: {action} on resource: {key_arn}",
+                caller.identity_arn
+            ))),
+        }
+    }
+}
+
+impl KeyService for KmsKeys {
+    fn generate_data_key(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        key_id: &str,
+        context: &BTreeMap<String, String>,
+    ) -> sightline_core::Result<DataKey> {
+        let arn = self.kms.resolve(scope, key_id).map_err(kms_error)?;
+        self.authorize(caller, "kms:GenerateDataKey", &arn)?;
+        let k = self
+            .kms
+            .generate_data_key(scope, &arn, None, Some("AES_256"), context)
+            .map_err(kms_error)?;
+        Ok(DataKey {
+            key_arn: k.key_arn,
+            plaintext: k.plaintext,
+            ciphertext: k.ciphertext,
+        })
+    }
+
+    fn decrypt(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        ciphertext: &[u8],
+        context: &BTreeMap<String, String>,
+    ) -> sightline_core::Result<(String, Vec<u8>)> {
+        let arn = self
+            .kms
+            .blob_key(scope, ciphertext, None)
+            .map_err(kms_error)?;
+        self.authorize(caller, "kms:Decrypt", &arn)?;
+        let d = self
+            .kms
+            .decrypt(scope, ciphertext, None, context)
+            .map_err(kms_error)?;
+        Ok((d.key_arn, d.plaintext))
+    }
+}
