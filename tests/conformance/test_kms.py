@@ -396,6 +396,8 @@ def test_a_key_policy_that_leaves_out_the_account_overrides_iam(server, iam, kms
     admin_kms = server.client("kms", admin.creds)
     admin_kms.describe_key(KeyId=key["KeyId"])
     expect_error("AccessDeniedException", admin_kms.encrypt, KeyId=key["KeyId"], Plaintext=b"x")
+    # The key policy binds the account root too.
+    expect_error("AccessDeniedException", kms.encrypt, KeyId=key["KeyId"], Plaintext=b"x")
 
 
 def test_put_key_policy_has_the_lockout_safety_check(server, iam, kms):
@@ -415,7 +417,11 @@ def test_put_key_policy_has_the_lockout_safety_check(server, iam, kms):
     assert "Enable IAM User Permissions" in before
     kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=lockout,
                        BypassPolicyLockoutSafetyCheck=True)
-    assert kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"] == lockout
+    stranger_kms = server.client("kms", stranger.creds)
+    assert stranger_kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"] == lockout
+    # What the check guards against: the root user is locked out of its own key now.
+    expect_error("AccessDeniedException", kms.get_key_policy, KeyId=key["KeyId"],
+                 PolicyName="default")
 
 
 def test_other_accounts_use_a_key_only_when_its_policy_says_so(server, kms, sts,

@@ -497,3 +497,90 @@ def test_sse_kms_objects_need_kms_decrypt_to_read(server, iam, s3, tmp_path):
                  ServerSideEncryption="aws:kms", SSEKMSKeyId="alias/none-such")
     plain = s3.put_object(Bucket=name, Key="s3-managed", Body=b"x", ServerSideEncryption="AES256")
     assert plain["ServerSideEncryption"] == "AES256"
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def signed_request(server, method: str, path: str, body: bytes = b"", *, send: bytes = None,
+                   host: str = None):
+    """A SigV4-signed S3 request for `body`; `send` replaces the body after signing,
+    `host` sends a virtual-hosted Host header to the loopback address."""
+    port = server.endpoint.rsplit(":", 1)[1]
+    authority = host or f"127.0.0.1:{port}"
+    request = AWSRequest(method=method, url=f"http://{authority}{path}", data=body,
+                         headers={"x-amz-content-sha256": hashlib.sha256(body).hexdigest()})
+    botocore.auth.S3SigV4Auth(server.root.botocore(), "s3", "us-east-1").add_auth(request)
+    headers = dict(request.prepare().headers)
+    headers["Host"] = authority
+    return requests.request(method, f"{server.endpoint}{path}",
+                            data=body if send is None else send, headers=headers, timeout=30)
+
+
+def test_unimplemented_subresources_never_reach_the_bare_operation(server, s3):
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"keep me")
+    for call, kwargs in [
+        (s3.put_object_tagging, {"Key": "k", "Tagging": {"TagSet": [{"Key": "a", "Value": "b"}]}}),
+        (s3.delete_object_tagging, {"Key": "k"}),
+        (s3.put_object_acl, {"Key": "k", "ACL": "private"}),
+        (s3.copy_object, {"Key": "k2", "CopySource": {"Bucket": name, "Key": "k"}}),
+        (s3.put_bucket_encryption, {"ServerSideEncryptionConfiguration": {"Rules": [
+            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}}),
+        (s3.delete_bucket_tagging, {}),
+    ]:
+        expect_error("NotImplemented", call, Bucket=name, status=501, **kwargs)
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"keep me"
+    expect_error("NoSuchKey", s3.get_object, Bucket=name, Key="k2")
+    s3.head_bucket(Bucket=name)
+
+
+def test_a_body_that_does_not_match_its_signed_hash_is_refused(server, s3):
+    name = new_bucket(s3)
+    good = policy({"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket",
+                   "Resource": f"arn:aws:s3:::{name}"})
+    evil = policy({"Effect": "Allow", "Principal": "*", "Action": "s3:*",
+                   "Resource": f"arn:aws:s3:::{name}"})
+    resp = signed_request(server, "PUT", f"/{name}?policy", good.encode(), send=evil.encode())
+    assert resp.status_code == 400 and b"XAmzContentSHA256Mismatch" in resp.content
+    expect_error("NoSuchBucketPolicy", s3.get_bucket_policy, Bucket=name)
+    ok = signed_request(server, "PUT", f"/{name}?policy", good.encode())
+    assert ok.status_code == 204, ok.text
+
+
+def test_locking_on_upload_needs_the_lock_permissions(server, iam, s3):
+    name = lock_bucket(s3)
+    writer = make_user(iam, "s3-writer", inline={"w": policy(
+        allow("s3:PutObject", f"arn:aws:s3:::{name}/*"))})
+    ws3 = server.client("s3", writer.creds)
+    ws3.put_object(Bucket=name, Key="plain", Body=b"x")
+    expect_error("AccessDenied", ws3.put_object, Bucket=name, Key="locked", Body=b"x",
+                 ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=future(3650))
+    expect_error("AccessDenied", ws3.put_object, Bucket=name, Key="held", Body=b"x",
+                 ObjectLockLegalHoldStatus="ON")
+    expect_error("NoSuchKey", s3.get_object, Bucket=name, Key="locked")
+    expect_error("InvalidArgument", s3.put_object_lock_configuration, Bucket=name,
+                 ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {
+                     "DefaultRetention": {"Mode": "GOVERNANCE", "Days": 100_000_000}}})
+
+
+def test_only_the_owner_manages_a_bucket_policy(server, s3, member_accounts):
+    name = new_bucket(s3)
+    member_id = member_accounts[0]
+    s3.put_bucket_policy(Bucket=name, Policy=policy(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{member_id}:root"},
+         "Action": "s3:*", "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"]}))
+    member = server.client("s3", assume(server.client("sts"), org_role_arn(member_id)))
+    member.put_object(Bucket=name, Key="from-member", Body=b"x")
+    for call, kwargs in [(member.get_bucket_policy, {}), (member.delete_bucket_policy, {}),
+                         (member.put_bucket_policy, {"Policy": policy(
+                             {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                              "Resource": f"arn:aws:s3:::{name}"})})]:
+        expect_error("MethodNotAllowed", call, Bucket=name, status=405, **kwargs)
+    assert [c["Key"] for c in s3.list_objects_v2(Bucket=name)["Contents"]] == ["from-member"]
+
+
+def test_suspending_a_never_versioned_bucket_reports_suspended(s3):
+    name = new_bucket(s3)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Suspended"})
+    assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Suspended"

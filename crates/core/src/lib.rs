@@ -2,6 +2,7 @@
 //! traits through which services talk to each other without depending on one another.
 
 pub mod audit;
+pub mod b64;
 pub mod events;
 pub mod identity;
 pub mod keys;

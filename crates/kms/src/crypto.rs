@@ -153,7 +153,12 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
         .mode(0o600)
         .open(path)?;
     f.write_all(data)?;
-    f.sync_all()
+    f.sync_all()?;
+    // The new name must survive a crash too, or the next start makes another key.
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(not(unix))]

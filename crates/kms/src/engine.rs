@@ -73,6 +73,10 @@ pub fn parse_key_ref(scope: &Scope, key_id: &str) -> Result<KeyRef> {
         if partition != "aws" || service != "kms" || region.is_empty() || account.len() != 12 {
             return Err(Error::NotFound(format!("Invalid arn {key_id}")));
         }
+        // Keys are regional: another region's key is not found through this endpoint.
+        if region != scope.region {
+            return Err(Error::NotFound(format!("Key '{key_id}' does not exist")));
+        }
         if let Some(id) = resource.strip_prefix("key/") {
             if uuid::Uuid::parse_str(id).is_err() {
                 return Err(invalid());
@@ -342,6 +346,16 @@ impl Kms {
     pub fn describe(&self, scope: &Scope, key_id: &str) -> Result<Key> {
         let r = parse_key_ref(scope, key_id)?;
         self.with(|st| resolve_in(st, &r).cloned())
+    }
+
+    /// A key of the caller's own account: what management reads (the key policy, its
+    /// tags) need, since AWS never serves them across accounts.
+    pub fn describe_own(&self, scope: &Scope, key_id: &str) -> Result<Key> {
+        let key = self.describe(scope, key_id)?;
+        if key.account != scope.account_id {
+            return Err(Error::NotFound(format!("Key '{}' does not exist", key.arn)));
+        }
+        Ok(key)
     }
 
     /// Keys of the scope, oldest first.

@@ -27,7 +27,7 @@ impl KeyState {
 pub struct Material {
     pub version: u32,
     /// nonce ‖ wrapped 32 bytes ‖ tag, base64 in storage.
-    #[serde(with = "b64")]
+    #[serde(with = "sightline_core::b64")]
     pub wrapped: Vec<u8>,
     pub created: DateTime<Utc>,
     /// `AUTOMATIC` or `ON_DEMAND` for rotations; absent for the first material.
@@ -101,20 +101,4 @@ pub fn default_policy(account: &str) -> String {
         }]
     })
     .to_string()
-}
-
-mod b64 {
-    use base64::Engine as _;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(s)
-            .map_err(serde::de::Error::custom)
-    }
 }

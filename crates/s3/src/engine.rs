@@ -27,6 +27,9 @@ pub struct S3 {
     store: Arc<dyn ObjectStore>,
     keys: Arc<dyn KeyService>,
     buckets: RwLock<HashMap<String, Bucket>>,
+    /// Held from reading a version's lock state to writing the change it allows
+    /// (retention, legal hold, deleting a version), so no check acts on stale state.
+    lock_state: parking_lot::Mutex<()>,
 }
 
 /// Server-side encryption a PutObject asks for.
@@ -174,6 +177,7 @@ impl S3 {
             store,
             keys,
             buckets: RwLock::new(buckets),
+            lock_state: parking_lot::Mutex::new(()),
         })
     }
 
@@ -283,6 +287,7 @@ impl S3 {
                 "The retain until date must be in the future!".into(),
             ));
         }
+        let _held = self.lock_state.lock();
         let mut v = self.version_for_lock(scope, bucket, key, version_id)?;
         let weaker = match (v.retention, new) {
             (None, _) => false,
@@ -309,6 +314,7 @@ impl S3 {
         version_id: Option<&str>,
         on: bool,
     ) -> Result<()> {
+        let _held = self.lock_state.lock();
         let mut v = self.version_for_lock(scope, bucket, key, version_id)?;
         v.legal_hold = on;
         store::update_version(&self.meta, bucket, &v)
@@ -358,10 +364,9 @@ impl S3 {
 
     pub fn delete_bucket(&self, scope: &Scope, name: &str) -> Result<()> {
         self.bucket(scope, name)?;
-        if !store::bucket_is_empty(&self.meta, name)? {
+        if !store::delete_bucket_if_empty(&self.meta, name)? {
             return Err(Error::BucketNotEmpty(name.to_owned()));
         }
-        store::delete_bucket(&self.meta, name)?;
         self.buckets.write().remove(name);
         Ok(())
     }
@@ -375,7 +380,6 @@ impl S3 {
         }
         b.versioning = match (enabled, b.versioning) {
             (true, _) => Versioning::Enabled,
-            (false, Versioning::Unversioned) => Versioning::Unversioned,
             (false, _) => Versioning::Suspended,
         };
         store::put_bucket(&self.meta, &b)?;
@@ -414,14 +418,20 @@ impl S3 {
             ));
         }
         let now = Utc::now();
-        let retention = obj.retention.or_else(|| {
-            b.default_retention.map(|d| Retention {
-                mode: d.mode,
-                until: now
-                    + Duration::days(d.days.unwrap_or(0))
-                    + Duration::days(365 * d.years.unwrap_or(0)),
-            })
-        });
+        let retention = match (obj.retention, b.default_retention) {
+            (Some(r), _) => Some(r),
+            (None, None) => None,
+            (None, Some(d)) => {
+                let days = d.days.unwrap_or(0) + 365 * d.years.unwrap_or(0).min(100);
+                let until = now
+                    .checked_add_signed(Duration::days(days.min(36_500)))
+                    .ok_or_else(|| Error::InvalidArgument("retention period too long".into()))?;
+                Some(Retention {
+                    mode: d.mode,
+                    until,
+                })
+            }
+        };
         let blob = format!("{bucket}/{}", uuid::Uuid::new_v4().simple());
         let etag = hex::encode(Md5::digest(&obj.body));
         let size = obj.body.len() as u64;
@@ -463,7 +473,11 @@ impl S3 {
             encryption,
             latest: true,
         };
-        let freed = store::add_version(&self.meta, bucket, &v)?;
+        let Some(freed) = store::add_version(&self.meta, bucket, &v)? else {
+            // The bucket was deleted while the bytes were stored.
+            self.free(vec![blob_path(&v)]).await;
+            return Err(Error::NoSuchBucket(bucket.to_owned()));
+        };
         self.free(freed).await;
         Ok(v)
     }
@@ -533,12 +547,16 @@ impl S3 {
     ) -> Result<Deleted> {
         let b = self.bucket(scope, bucket)?;
         if let Some(id) = version_id {
-            let existing = store::version(&self.meta, bucket, key, id)?;
-            if let Some(v) = &existing {
-                Self::unlocked(v, bypass_governance, Utc::now())?;
-            }
-            let marker = existing.as_ref().is_some_and(|v| v.delete_marker);
-            if let Some(Some(blob)) = store::delete_version(&self.meta, bucket, key, id)? {
+            let (marker, freed) = {
+                let _held = self.lock_state.lock();
+                let existing = store::version(&self.meta, bucket, key, id)?;
+                if let Some(v) = &existing {
+                    Self::unlocked(v, bypass_governance, Utc::now())?;
+                }
+                let marker = existing.as_ref().is_some_and(|v| v.delete_marker);
+                (marker, store::delete_version(&self.meta, bucket, key, id)?)
+            };
+            if let Some(Some(blob)) = freed {
                 self.free(vec![blob]).await;
             }
             return Ok(Deleted {
@@ -574,7 +592,8 @@ impl S3 {
                     encryption: None,
                     latest: true,
                 };
-                let freed = store::add_version(&self.meta, bucket, &marker)?;
+                let freed = store::add_version(&self.meta, bucket, &marker)?
+                    .ok_or_else(|| Error::NoSuchBucket(bucket.to_owned()))?;
                 self.free(freed).await;
                 Ok(Deleted {
                     version_id: Some(marker.version_id),
@@ -691,6 +710,10 @@ impl Listing {
 /// The first key after every key under `prefix`.
 fn past(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
+}
+
+fn blob_path(v: &ObjectVersion) -> String {
+    v.blob.clone().unwrap_or_default()
 }
 
 /// The common prefix a key rolls up into under `delimiter`, if any.

@@ -48,6 +48,8 @@ pub enum Error {
     ContentSha256Mismatch,
     #[error("Access Denied")]
     AccessDenied,
+    #[error("{0}")]
+    NotImplemented(String),
     #[error("At least one of the pre-conditions you specified did not hold")]
     PreconditionFailed,
     #[error("Object Lock configuration cannot be enabled on existing buckets")]
@@ -130,6 +132,7 @@ impl Error {
             Error::BadDigest => (400, "BadDigest"),
             Error::ContentSha256Mismatch => (400, "XAmzContentSHA256Mismatch"),
             Error::AccessDenied => (403, "AccessDenied"),
+            Error::NotImplemented(_) => (501, "NotImplemented"),
             Error::PreconditionFailed => (412, "PreconditionFailed"),
             Error::InvalidBucketState => (409, "InvalidBucketState"),
             Error::InvalidRequest(_) => (400, "InvalidRequest"),

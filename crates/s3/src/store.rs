@@ -50,21 +50,24 @@ pub fn put_bucket(meta: &Meta, b: &Bucket) -> Result<()> {
     Ok(())
 }
 
-pub fn delete_bucket(meta: &Meta, name: &str) -> Result<()> {
-    meta.write(|t| t.execute("DELETE FROM s3_buckets WHERE name = ?1", params![name]))?;
-    Ok(())
-}
-
-pub fn bucket_is_empty(meta: &Meta, bucket: &str) -> Result<bool> {
-    let any: Option<i64> = meta.read(|c| {
-        c.query_row(
-            "SELECT 1 FROM s3_versions WHERE bucket = ?1 LIMIT 1",
-            params![bucket],
-            |r| r.get(0),
-        )
-        .optional()
-    })?;
-    Ok(any.is_none())
+/// Deletes the bucket row if no version is left, in one transaction (so a concurrent
+/// write either lands before and blocks the delete, or finds no bucket); false if not
+/// empty.
+pub fn delete_bucket_if_empty(meta: &Meta, name: &str) -> Result<bool> {
+    Ok(meta.write(|t| {
+        let any: Option<i64> = t
+            .query_row(
+                "SELECT 1 FROM s3_versions WHERE bucket = ?1 LIMIT 1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if any.is_some() {
+            return Ok(false);
+        }
+        t.execute("DELETE FROM s3_buckets WHERE name = ?1", params![name])?;
+        Ok(true)
+    })?)
 }
 
 fn decode(body: String, latest: i64) -> rusqlite_json::Result<ObjectVersion> {
@@ -144,10 +147,21 @@ fn remove_version(
 
 /// Adds a version as the newest of its key. A version with the same id (the `null`
 /// version of an unversioned or suspended bucket) is replaced. Returns the blob paths
-/// no longer referenced.
-pub fn add_version(meta: &Meta, bucket: &str, v: &ObjectVersion) -> Result<Vec<String>> {
+/// no longer referenced, or `None` when the bucket no longer exists (deleted while the
+/// bytes were being stored).
+pub fn add_version(meta: &Meta, bucket: &str, v: &ObjectVersion) -> Result<Option<Vec<String>>> {
     let body = serde_json::to_string(v)?;
     Ok(meta.write(|t| {
+        let exists: Option<i64> = t
+            .query_row(
+                "SELECT 1 FROM s3_buckets WHERE name = ?1",
+                params![bucket],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if exists.is_none() {
+            return Ok(None);
+        }
         let mut freed = Vec::new();
         if let Some(Some(blob)) = remove_version(t, bucket, &v.key, &v.version_id)? {
             freed.push(blob);
@@ -161,7 +175,7 @@ pub fn add_version(meta: &Meta, bucket: &str, v: &ObjectVersion) -> Result<Vec<S
              VALUES (?1, ?2, ?3, 1, ?4, ?5)",
             params![bucket, v.key, v.version_id, v.delete_marker as i64, body],
         )?;
-        Ok(freed)
+        Ok(Some(freed))
     })?)
 }
 

@@ -305,6 +305,11 @@ impl Identity {
                     sightline_policy::Decision::NotApplicable => {}
                 }
             }
+            // A KMS key policy binds the root user too: only what it grants (directly
+            // or to the account) is allowed.
+            if resource_policy.is_some_and(|rp| rp.kind == ResourcePolicyKind::Key) {
+                return Outcome::ImplicitDeny;
+            }
             return if resource_account == caller.account_id || resource_account == AWS_OWNED {
                 Outcome::Allowed
             } else {

@@ -419,7 +419,7 @@ impl KmsService {
             .await,
             "GetKeyPolicy" => typed(input, invalid, |r: PolicyIn| async move {
                 policy_name(&r.policy_name)?;
-                Ok(PolicyOut { policy: kms.describe(scope, &r.key_id)?.policy, policy_name: "default" })
+                Ok(PolicyOut { policy: kms.describe_own(scope, &r.key_id)?.policy, policy_name: "default" })
             })
             .await,
             "PutKeyPolicy" => typed(input, invalid, |r: PolicyIn| async move {
@@ -435,7 +435,7 @@ impl KmsService {
             })
             .await,
             "ListKeyPolicies" => typed(input, invalid, |r: KeyIdIn| async move {
-                kms.describe(scope, &r.key_id)?;
+                kms.describe_own(scope, &r.key_id)?;
                 Ok(PolicyNamesOut { policy_names: ["default"], truncated: false })
             })
             .await,
@@ -452,7 +452,7 @@ impl KmsService {
                 let key_id = r.key_id.ok_or_else(|| Error::Validation(
                     "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null".into(),
                 ))?;
-                let tags = kms.describe(scope, &key_id)?.tags;
+                let tags = kms.describe_own(scope, &key_id)?.tags;
                 let (tags, next) = page(tags, |t| t.key.clone(), r.limit, 50, 50, r.marker.as_deref())?;
                 Ok(TagsOut {
                     truncated: next.is_some(),

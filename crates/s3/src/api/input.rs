@@ -52,10 +52,30 @@ impl<'a> Input<'a> {
         }
     }
 
-    /// The body, checked against `Content-MD5` and a hex `x-amz-content-sha256` (the
-    /// signature covers the header, so the body must match it).
+    /// The body, checked against `Content-MD5` and `x-amz-content-sha256` (the
+    /// signature covers that header, so the body must match it). Every S3 request is
+    /// checked before it is authorized; streaming (aws-chunked) payloads are not
+    /// decoded here and are refused.
     pub fn body_checked(&self) -> Result<Bytes> {
         let body = self.body();
+        match self.header("x-amz-content-sha256") {
+            Some(h) if h.starts_with("STREAMING-") => {
+                return Err(Error::NotImplemented(
+                    "aws-chunked (streaming) payloads are not supported; send the payload unchunked".into(),
+                ));
+            }
+            Some(h) if h.len() == 64 && h.bytes().all(|c| c.is_ascii_hexdigit()) => {
+                if !h.eq_ignore_ascii_case(&hex::encode(Sha256::digest(&body))) {
+                    return Err(Error::ContentSha256Mismatch);
+                }
+            }
+            Some("UNSIGNED-PAYLOAD") | None => {}
+            Some(_) => {
+                return Err(Error::InvalidArgument(
+                    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a SHA-256 hex digest".into(),
+                ));
+            }
+        }
         if let Some(md5) = self.header("content-md5") {
             let want = base64::engine::general_purpose::STANDARD
                 .decode(md5.trim())
@@ -65,13 +85,6 @@ impl<'a> Input<'a> {
             if want.as_slice() != Md5::digest(&body).as_slice() {
                 return Err(Error::BadDigest);
             }
-        }
-        if let Some(h) = self.header("x-amz-content-sha256")
-            && h.len() == 64
-            && h.bytes().all(|c| c.is_ascii_hexdigit())
-            && !h.eq_ignore_ascii_case(&hex::encode(Sha256::digest(&body)))
-        {
-            return Err(Error::ContentSha256Mismatch);
         }
         Ok(body)
     }
@@ -237,8 +250,9 @@ pub fn lock_configuration(i: &Input<'_>) -> Result<Option<DefaultRetention>> {
     let number = |name: &str| -> Result<Option<i64>> {
         match leaf(rule, &[name]) {
             None => Ok(None),
+            // At most a century either way: a retention date must stay representable.
             Some(n) => match n.trim().parse::<i64>() {
-                Ok(n) if n > 0 => Ok(Some(n)),
+                Ok(n) if n > 0 && n <= if name == "Days" { 36_500 } else { 100 } => Ok(Some(n)),
                 _ => Err(Error::InvalidArgument(
                     "Default retention period must be a positive integer value.".into(),
                 )),

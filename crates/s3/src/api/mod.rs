@@ -205,6 +205,76 @@ pub struct S3Service {
     pub s3: Arc<S3>,
 }
 
+/// S3 subresources: a request naming one selects another operation than its path and
+/// method alone would. Those this server does not implement must be refused, never
+/// served as the bare operation (`PUT /b/k?tagging` is not a PutObject).
+const SUBRESOURCES: &[&str] = &[
+    "accelerate",
+    "acl",
+    "analytics",
+    "attributes",
+    "cors",
+    "delete",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "list-type",
+    "location",
+    "logging",
+    "metadataTable",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "partNumber",
+    "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "replication",
+    "requestPayment",
+    "restore",
+    "retention",
+    "select",
+    "select-type",
+    "session",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versioning",
+    "versions",
+    "website",
+];
+
+/// Refuses what the chosen route does not really implement: an unknown subresource in
+/// the query, a copy source header, a body that does not match its signed hash.
+fn vet(op: &'static OperationDef, i: &Input<'_>) -> Result<()> {
+    let template = op.http.map(|r| r.path).unwrap_or("");
+    let named = template.split_once('?').map(|(_, q)| q).unwrap_or("");
+    if let Value::Map(m) = i.0 {
+        for (k, _) in m.iter() {
+            if SUBRESOURCES.contains(&k.as_str())
+                && !named
+                    .split('&')
+                    .any(|n| n.split('=').next() == Some(k.as_str()))
+            {
+                return Err(Error::NotImplemented(format!(
+                    "A request with the '{k}' subresource is not implemented by this server"
+                )));
+            }
+        }
+    }
+    if i.header("x-amz-copy-source").is_some() {
+        return Err(Error::NotImplemented(
+            "CopyObject and UploadPartCopy are not implemented by this server".into(),
+        ));
+    }
+    i.body_checked()?;
+    Ok(())
+}
+
 impl S3Service {
     fn perms(
         &self,
@@ -213,6 +283,7 @@ impl S3Service {
         declared: Vec<String>,
     ) -> Result<Vec<Permission>> {
         let i = Input(input);
+        vet(op, &i)?;
         let versioned = i.query("versionId").is_some();
         let action = match (op.name, versioned) {
             ("GetObject" | "HeadObject", true) => "s3:GetObjectVersion",
@@ -249,16 +320,31 @@ impl S3Service {
             .into_iter()
             .map(|resource| Permission { action, resource })
             .collect();
+        // Setting a lock on upload needs the lock permissions too, as in AWS.
+        let mut extra_actions = Vec::new();
         if bypass && matches!(op.name, "DeleteObject" | "PutObjectRetention") {
-            let extra: Vec<Permission> = out
-                .iter()
-                .map(|p| Permission {
-                    action: "s3:BypassGovernanceRetention",
+            extra_actions.push("s3:BypassGovernanceRetention");
+        }
+        if op.name == "PutObject" {
+            if i.header("x-amz-object-lock-mode").is_some()
+                || i.header("x-amz-object-lock-retain-until-date").is_some()
+            {
+                extra_actions.push("s3:PutObjectRetention");
+            }
+            if i.header("x-amz-object-lock-legal-hold").is_some() {
+                extra_actions.push("s3:PutObjectLegalHold");
+            }
+        }
+        let extra: Vec<Permission> = out
+            .iter()
+            .flat_map(|p| {
+                extra_actions.iter().map(|action| Permission {
+                    action,
                     resource: p.resource.clone(),
                 })
-                .collect();
-            out.extend(extra);
-        }
+            })
+            .collect();
+        out.extend(extra);
         Ok(out)
     }
 
@@ -331,7 +417,8 @@ impl S3Service {
             "PutObject" => {
                 let bucket = i.label("Bucket")?;
                 let key = i.label("Key")?;
-                let body = i.body_checked()?;
+                // Checked against its hashes before authorization (`vet`).
+                let body = i.body();
                 let v = s3
                     .put_object(
                         &ctx.caller,
@@ -400,6 +487,12 @@ impl S3Service {
                     results.push((key.clone(), version.clone(), r));
                 }
                 Ok(output::delete_result(results, request.quiet))
+            }
+            "GetBucketPolicy" | "PutBucketPolicy" | "DeleteBucketPolicy"
+                if s3.bucket(scope, i.label("Bucket")?)?.account != ctx.caller.account_id =>
+            {
+                // Only the owner's account manages a bucket's policy, whatever it grants.
+                Err(Error::MethodNotAllowed)
             }
             "GetBucketPolicy" => {
                 let b = s3.bucket(scope, i.label("Bucket")?)?;
