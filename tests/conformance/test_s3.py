@@ -210,6 +210,10 @@ def test_version_listing_pages_with_key_and_version_markers(s3):
         pages += 1
         seen += [(v["Key"], v["VersionId"]) for v in page.get("Versions", [])]
     assert pages == 3 and seen == expected
+    expect_error("InvalidArgument", s3.list_object_versions, Bucket=name, KeyMarker="a",
+                 VersionIdMarker="no-such-version", status=400)
+    expect_error("InvalidArgument", s3.list_object_versions, Bucket=name,
+                 VersionIdMarker=expected[0][1], status=400)
 
 
 # --------------------------------------------------------------------------- listings
@@ -584,3 +588,37 @@ def test_suspending_a_never_versioned_bucket_reports_suspended(s3):
     name = new_bucket(s3)
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Suspended"})
     assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Suspended"
+
+
+def test_key_policy_conditions_apply_when_s3_uses_the_key(server, iam, s3):
+    kms = server.client("kms")
+    acct = server.account_id
+    reader = make_user(iam, "via-s3", inline={"s3": policy(allow("s3:GetObject"))})
+    key_policy = policy(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        # The reader may decrypt only through S3, never directly.
+        {"Effect": "Allow", "Principal": {"AWS": reader.arn}, "Action": "kms:Decrypt",
+         "Resource": "*", "Condition": {"StringEquals": {
+             "kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
+    )
+    key = kms.create_key(Policy=key_policy)["KeyMetadata"]
+    name = new_bucket(s3)
+    s3.put_object(Bucket=name, Key="k", Body=b"via s3 only", ServerSideEncryption="aws:kms",
+                  SSEKMSKeyId=key["Arn"])
+    blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"direct")["CiphertextBlob"]
+    rs3 = server.client("s3", reader.creds)
+    assert rs3.get_object(Bucket=name, Key="k")["Body"].read() == b"via s3 only"
+    expect_error("AccessDeniedException", server.client("kms", reader.creds).decrypt,
+                 CiphertextBlob=blob)
+
+    # A deny on plain-HTTP use binds S3's use of the key as well (this suite speaks HTTP).
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=policy(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "Principal": "*", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ))
+    expect_error("AccessDenied", s3.get_object, Bucket=name, Key="k", status=403)
+    expect_error("AccessDenied", s3.put_object, Bucket=name, Key="k2", Body=b"x",
+                 ServerSideEncryption="aws:kms", SSEKMSKeyId=key["Arn"])

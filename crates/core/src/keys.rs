@@ -22,6 +22,20 @@ impl std::fmt::Debug for DataKey {
     }
 }
 
+/// The request a key is used for: the caller's own request to the service that asks
+/// (its source, transport), and that service, so key policies can use the same
+/// conditions as on a direct KMS call (`aws:SourceIp`, `aws:SecureTransport`,
+/// `kms:ViaService`, `kms:EncryptionContext:…`).
+#[derive(Debug, Clone)]
+pub struct KeyRequest<'a> {
+    pub caller: &'a Caller,
+    pub scope: &'a Scope,
+    pub source_ip: &'a str,
+    pub secure_transport: bool,
+    /// e.g. `s3.us-east-1.amazonaws.com`.
+    pub via_service: String,
+}
+
 /// Errors are `Error::AccessDenied` when the caller may not use the key, and
 /// `Error::Service` with the KMS code (`NotFoundException`, `DisabledException`,
 /// `KMSInvalidStateException`, `InvalidCiphertextException`) otherwise.
@@ -30,8 +44,7 @@ pub trait KeyService: Send + Sync {
     /// `kms:GenerateDataKey`.
     fn generate_data_key(
         &self,
-        caller: &Caller,
-        scope: &Scope,
+        request: &KeyRequest<'_>,
         key_id: &str,
         context: &BTreeMap<String, String>,
     ) -> Result<DataKey>;
@@ -40,8 +53,7 @@ pub trait KeyService: Send + Sync {
     /// of the key that sealed it.
     fn decrypt(
         &self,
-        caller: &Caller,
-        scope: &Scope,
+        request: &KeyRequest<'_>,
         ciphertext: &[u8],
         context: &BTreeMap<String, String>,
     ) -> Result<(String, Vec<u8>)>;

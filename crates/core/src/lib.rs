@@ -11,7 +11,7 @@ pub mod resources;
 pub use audit::AuditSink;
 pub use events::{Event, EventPublisher};
 pub use identity::{Caller, PrincipalKind, Scope, SessionContext, SessionIssuer};
-pub use keys::{DataKey, KeyService};
+pub use keys::{DataKey, KeyRequest, KeyService};
 pub use resources::{ConfigurationChange, ResourceProvider, ResourceRecorder, ResourceRef};
 
 /// Errors raised by trait implementations that cross service boundaries.

@@ -17,7 +17,7 @@ use parking_lot::RwLock;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 use sightline_core::Scope;
-use sightline_core::{Caller, KeyService};
+use sightline_core::{KeyRequest, KeyService};
 use sightline_meta::Meta;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -404,7 +404,7 @@ impl S3 {
 
     pub async fn put_object(
         &self,
-        caller: &Caller,
+        caller: &KeyRequest<'_>,
         scope: &Scope,
         bucket: &str,
         key: &str,
@@ -439,12 +439,9 @@ impl S3 {
             None => (None, obj.body),
             Some(SseRequest::S3Managed) => (Some(Encryption::S3Managed), obj.body),
             Some(SseRequest::Kms(key_id)) => {
-                let dk = self.keys.generate_data_key(
-                    caller,
-                    scope,
-                    key_id,
-                    &object_context(bucket, key),
-                )?;
+                let dk =
+                    self.keys
+                        .generate_data_key(caller, key_id, &object_context(bucket, key))?;
                 let sealed = seal(&dk.plaintext, &obj.body)?;
                 (
                     Some(Encryption::Kms {
@@ -510,8 +507,7 @@ impl S3 {
     /// data key, which the caller must be allowed to decrypt.
     pub async fn read(
         &self,
-        caller: &Caller,
-        scope: &Scope,
+        caller: &KeyRequest<'_>,
         bucket: &str,
         v: &ObjectVersion,
         range: std::ops::Range<u64>,
@@ -521,9 +517,9 @@ impl S3 {
         };
         let path = StorePath::from(blob.as_str());
         if let Some(Encryption::Kms { data_key, .. }) = &v.encryption {
-            let (_, key) =
-                self.keys
-                    .decrypt(caller, scope, data_key, &object_context(bucket, &v.key))?;
+            let (_, key) = self
+                .keys
+                .decrypt(caller, data_key, &object_context(bucket, &v.key))?;
             let sealed = self.store.get(&path).await?.bytes().await?;
             let plain = open_sealed(&key, &sealed)?;
             let (a, b) = (range.start as usize, (range.end as usize).min(plain.len()));
@@ -632,8 +628,16 @@ impl S3 {
     pub fn list_versions(&self, scope: &Scope, bucket: &str, q: ListQuery<'_>) -> Result<Listing> {
         self.bucket(scope, bucket)?;
         let after_seq = match q.version_marker {
-            Some(id) if !q.after.is_empty() => store::version_seq(&self.meta, bucket, q.after, id)?,
-            _ => None,
+            None => None,
+            Some(_) if q.after.is_empty() => {
+                return Err(Error::InvalidArgument(
+                    "A version-id marker cannot be specified without a key marker.".into(),
+                ));
+            }
+            Some(id) => Some(
+                store::version_seq(&self.meta, bucket, q.after, id)?
+                    .ok_or_else(|| Error::InvalidArgument("Invalid version id specified".into()))?,
+            ),
         };
         let mut out = Listing::default();
         let (mut key_cursor, mut seq_cursor) = (q.after.to_owned(), after_seq);

@@ -2,10 +2,10 @@
 //! same authorization the caller's own KMS call would get, identity policies and key
 //! policy together.
 
-use sightline_core::{Caller, DataKey, KeyService, Scope};
+use sightline_core::{DataKey, KeyRequest, KeyService};
 use sightline_iam::Identity;
 use sightline_kms::Kms;
-use sightline_policy::{Context, Outcome};
+use sightline_policy::Outcome;
 use sightline_wire::{ApiError, ResourcePolicy, ResourcePolicyKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,26 +26,31 @@ fn kms_error(e: sightline_kms::Error) -> sightline_core::Error {
 impl KmsKeys {
     fn authorize(
         &self,
-        caller: &Caller,
+        request: &KeyRequest<'_>,
         action: &str,
         key_arn: &str,
+        context: &BTreeMap<String, String>,
     ) -> sightline_core::Result<()> {
         let policy = self.kms.key_policy(key_arn).map(|document| ResourcePolicy {
             document,
             kind: ResourcePolicyKind::Key,
         });
-        let now = chrono::Utc::now();
-        let mut context = Context::new();
-        context.set("aws:PrincipalArn", caller.arn.clone());
-        context.set("aws:PrincipalAccount", caller.account_id.clone());
-        context.set(
-            "aws:CurrentTime",
-            now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        let caller = request.caller;
+        let mut conditions = crate::pipeline::global_context(
+            caller,
+            request.source_ip,
+            request.secure_transport,
+            &request.scope.region,
+            chrono::Utc::now(),
         );
-        context.set("aws:EpochTime", now.timestamp().to_string());
+        conditions.set("kms:ViaService", request.via_service.clone());
+        conditions.set("kms:CallerAccount", caller.account_id.clone());
+        for (k, v) in context {
+            conditions.set(&format!("kms:EncryptionContext:{k}"), v.clone());
+        }
         match self
             .identity
-            .authorize(caller, action, key_arn, &context, policy.as_ref())
+            .authorize(caller, action, key_arn, &conditions, policy.as_ref())
         {
             Outcome::Allowed => Ok(()),
             _ => Err(sightline_core::Error::AccessDenied(format!(
@@ -59,13 +64,14 @@ impl KmsKeys {
 impl KeyService for KmsKeys {
     fn generate_data_key(
         &self,
-        caller: &Caller,
-        scope: &Scope,
+        request: &KeyRequest<'_>,
         key_id: &str,
         context: &BTreeMap<String, String>,
     ) -> sightline_core::Result<DataKey> {
+        let scope = request.scope;
         let arn = self.kms.resolve(scope, key_id).map_err(kms_error)?;
-        self.authorize(caller, "kms:GenerateDataKey", &arn)?;
+        self.authorize(request, "kms:GenerateDataKey", &arn, context)?;
+        // By ARN: the key just authorized, whatever an alias names by now.
         let k = self
             .kms
             .generate_data_key(scope, &arn, None, Some("AES_256"), context)
@@ -79,16 +85,16 @@ impl KeyService for KmsKeys {
 
     fn decrypt(
         &self,
-        caller: &Caller,
-        scope: &Scope,
+        request: &KeyRequest<'_>,
         ciphertext: &[u8],
         context: &BTreeMap<String, String>,
     ) -> sightline_core::Result<(String, Vec<u8>)> {
+        let scope = request.scope;
         let arn = self
             .kms
             .blob_key(scope, ciphertext, None)
             .map_err(kms_error)?;
-        self.authorize(caller, "kms:Decrypt", &arn)?;
+        self.authorize(request, "kms:Decrypt", &arn, context)?;
         let d = self
             .kms
             .decrypt(scope, ciphertext, None, context)

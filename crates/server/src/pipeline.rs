@@ -345,12 +345,21 @@ fn condition_context(
     region: &str,
     now: chrono::DateTime<Utc>,
 ) -> Context {
+    global_context(caller, &inc.source_ip, inc.tls, region, now)
+}
+
+/// The global condition keys of a call, from its parts: also what a service's request
+/// to another on the caller's behalf (S3 asking KMS for a data key) is checked with.
+pub fn global_context(
+    caller: &Caller,
+    source_ip: &str,
+    tls: bool,
+    region: &str,
+    now: chrono::DateTime<Utc>,
+) -> Context {
     let mut c = Context::new();
-    c.set("aws:SourceIp", inc.source_ip.clone());
-    c.set(
-        "aws:SecureTransport",
-        if inc.tls { "true" } else { "false" },
-    );
+    c.set("aws:SourceIp", source_ip.to_owned());
+    c.set("aws:SecureTransport", if tls { "true" } else { "false" });
     c.set(
         "aws:CurrentTime",
         now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),

@@ -10,7 +10,7 @@ use crate::engine::{NewObject, S3};
 use crate::{Error, Result};
 use input::Input;
 use output::{Out, quoted};
-use sightline_core::Scope;
+use sightline_core::{KeyRequest, Scope};
 use sightline_wire::{
     ApiError, CallContext, OperationDef, Permission, Protocol, ResourceCtx, ResourcePolicy,
     Service, ServiceDef, Value,
@@ -275,6 +275,17 @@ fn vet(op: &'static OperationDef, i: &Input<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The caller's request as KMS sees it when S3 uses a key on their behalf.
+fn key_request(ctx: &CallContext) -> KeyRequest<'_> {
+    KeyRequest {
+        caller: &ctx.caller,
+        scope: &ctx.scope,
+        source_ip: &ctx.source_ip,
+        secure_transport: ctx.secure_transport,
+        via_service: format!("s3.{}.amazonaws.com", ctx.scope.region),
+    }
+}
+
 impl S3Service {
     fn perms(
         &self,
@@ -421,7 +432,7 @@ impl S3Service {
                 let body = i.body();
                 let v = s3
                     .put_object(
-                        &ctx.caller,
+                        &key_request(ctx),
                         scope,
                         bucket,
                         key,
@@ -443,18 +454,24 @@ impl S3Service {
                 Ok(out.into())
             }
             "GetObject" | "HeadObject" => {
-                let v = s3.resolve(
-                    scope,
-                    i.label("Bucket")?,
-                    i.label("Key")?,
-                    i.query("versionId"),
-                )?;
+                let (bucket, key) = (i.label("Bucket")?, i.label("Key")?);
+                let on_behalf = key_request(ctx);
                 let target = output::Target {
-                    caller: &ctx.caller,
-                    scope,
-                    bucket: i.label("Bucket")?,
+                    caller: &on_behalf,
+                    bucket,
                 };
-                output::object(s3, &target, &i, &v, op.name == "HeadObject").await
+                let head = op.name == "HeadObject";
+                let v = s3.resolve(scope, bucket, key, i.query("versionId"))?;
+                match output::object(s3, &target, &i, &v, head).await {
+                    // A concurrent overwrite or delete freed the blob between resolving
+                    // and reading: answer from the version that is current now.
+                    Err(Error::Storage(e)) => {
+                        tracing::debug!(bucket, key, error = %e, "s3 read retried");
+                        let v = s3.resolve(scope, bucket, key, i.query("versionId"))?;
+                        output::object(s3, &target, &i, &v, head).await
+                    }
+                    other => other,
+                }
             }
             "DeleteObject" => {
                 let d = s3

@@ -7,7 +7,7 @@ use crate::model::{Bucket, Encryption, NULL_VERSION, ObjectVersion, Retention, V
 use crate::{Error, Result};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use sightline_core::{Caller, Scope};
+use sightline_core::{KeyRequest, Scope};
 use sightline_wire::{Value, ValueMap};
 
 /// A response that is not (only) an XML document.
@@ -291,8 +291,7 @@ pub fn list_versions(s3: &S3, scope: &Scope, i: &Input<'_>) -> Result<Value> {
 /// requested range, with 206).
 /// Who reads an object, and where: an encrypted object's data key is opened for them.
 pub struct Target<'a> {
-    pub caller: &'a Caller,
-    pub scope: &'a Scope,
+    pub caller: &'a KeyRequest<'a>,
     pub bucket: &'a str,
 }
 
@@ -358,9 +357,7 @@ pub async fn object(
         out = out.header(&format!("x-amz-meta-{k}"), val.clone());
     }
     if !head {
-        let bytes = s3
-            .read(target.caller, target.scope, target.bucket, v, span)
-            .await?;
+        let bytes = s3.read(target.caller, target.bucket, v, span).await?;
         out.body = Some(bytes.to_vec());
     }
     Ok(out.into())
