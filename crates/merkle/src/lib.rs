@@ -1,0 +1,20 @@
+//! The audit trail's transparency log: an RFC 6962 Merkle tree over audit records, with
+//! inclusion and consistency proofs, and C2SP signed-note checkpoints (Ed25519) that
+//! commit to a tree size and root. A verifier holding an old checkpoint can check that
+//! the log only grew, and that a record is in it, without trusting the server.
+
+pub mod checkpoint;
+pub mod tree;
+
+pub use checkpoint::{Checkpoint, Signer, Verifier};
+pub use tree::{Hash, Tree, leaf_hash, node_hash, verify_consistency, verify_inclusion};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    #[error("{0}")]
+    Checkpoint(String),
+    #[error("key: {0}")]
+    Key(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
