@@ -170,10 +170,13 @@ def test_versioning_keeps_every_version_and_delete_markers(server, s3):
     gone = s3.delete_object(Bucket=name, Key="k")
     assert gone["DeleteMarker"] is True
     marker = gone["VersionId"]
-    expect_error("NoSuchKey", s3.get_object, Bucket=name, Key="k")
+    err = expect_error("NoSuchKey", s3.get_object, Bucket=name, Key="k")
+    headers = err.response["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["x-amz-delete-marker"] == "true" and headers["x-amz-version-id"] == marker
     assert s3.get_object(Bucket=name, Key="k", VersionId=v2)["Body"].read() == b"v2"
-    expect_error("MethodNotAllowed", s3.get_object, Bucket=name, Key="k", VersionId=marker,
-                 status=405)
+    err = expect_error("MethodNotAllowed", s3.get_object, Bucket=name, Key="k",
+                       VersionId=marker, status=405)
+    assert err.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "true"
     assert s3.list_objects_v2(Bucket=name)["KeyCount"] == 0
 
     listed = s3.list_object_versions(Bucket=name)

@@ -26,6 +26,10 @@ pub struct S3 {
     meta: Arc<Meta>,
     store: Arc<dyn ObjectStore>,
     keys: Arc<dyn KeyService>,
+    /// When objects live in a local directory: its root, so each new blob (and its
+    /// directory entry) is fsynced before the version that names it is committed;
+    /// object_store's `LocalFileSystem` renames into place without syncing.
+    local_root: Option<std::path::PathBuf>,
     buckets: RwLock<HashMap<String, Bucket>>,
     /// Held from reading a version's lock state to writing the change it allows
     /// (retention, legal hold, deleting a version), so no check acts on stale state.
@@ -166,6 +170,7 @@ impl S3 {
         meta: Arc<Meta>,
         store: Arc<dyn ObjectStore>,
         keys: Arc<dyn KeyService>,
+        local_root: Option<std::path::PathBuf>,
     ) -> Result<S3> {
         store::migrate(&meta)?;
         let buckets = store::load_buckets(&meta)?
@@ -176,6 +181,7 @@ impl S3 {
             meta,
             store,
             keys,
+            local_root,
             buckets: RwLock::new(buckets),
             lock_state: parking_lot::Mutex::new(()),
         })
@@ -394,6 +400,25 @@ impl S3 {
         }
     }
 
+    /// Makes a stored blob durable (local directory stores only): nothing is
+    /// acknowledged before its bytes would survive a power loss.
+    fn sync_blob(&self, blob: &str) -> Result<()> {
+        let Some(root) = &self.local_root else {
+            return Ok(());
+        };
+        let path = root.join(blob);
+        let io = |e: std::io::Error| Error::Storage(format!("sync {}: {e}", path.display()));
+        std::fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)
+                .and_then(|f| f.sync_all())
+                .map_err(io)?;
+        }
+        Ok(())
+    }
+
     async fn free(&self, blobs: Vec<String>) {
         for b in blobs {
             if let Err(e) = self.store.delete(&StorePath::from(b.as_str())).await {
@@ -455,6 +480,7 @@ impl S3 {
         self.store
             .put(&StorePath::from(blob.as_str()), stored.into())
             .await?;
+        self.sync_blob(&blob)?;
         let v = ObjectVersion {
             key: key.to_owned(),
             version_id: Self::new_version_id(&b),
@@ -491,11 +517,20 @@ impl S3 {
         self.bucket(scope, bucket)?;
         match version_id {
             None => match store::latest(&self.meta, bucket, key)? {
-                Some(v) if !v.delete_marker => Ok(v),
-                _ => Err(Error::NoSuchKey(key.to_owned())),
+                Some(v) if v.delete_marker => Err(Error::DeleteMarker {
+                    status: 404,
+                    message: "The specified key does not exist.".into(),
+                    version_id: v.version_id,
+                }),
+                Some(v) => Ok(v),
+                None => Err(Error::NoSuchKey(key.to_owned())),
             },
             Some(id) => match store::version(&self.meta, bucket, key, id)? {
-                Some(v) if v.delete_marker => Err(Error::MethodNotAllowed),
+                Some(v) if v.delete_marker => Err(Error::DeleteMarker {
+                    status: 405,
+                    message: "The specified method is not allowed against this resource.".into(),
+                    version_id: v.version_id,
+                }),
                 Some(v) => Ok(v),
                 None => Err(Error::NoSuchVersion(id.to_owned())),
             },

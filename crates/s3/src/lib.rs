@@ -32,6 +32,14 @@ pub enum Error {
     NoSuchVersion(String),
     #[error("The specified method is not allowed against this resource.")]
     MethodNotAllowed,
+    /// The key's latest version, or the version named, is a delete marker: 404 or 405,
+    /// with `x-amz-delete-marker: true` and the marker's version id.
+    #[error("{message}")]
+    DeleteMarker {
+        status: u16,
+        message: String,
+        version_id: String,
+    },
     #[error("The requested range is not satisfiable")]
     InvalidRange,
     #[error("{0}")]
@@ -126,6 +134,8 @@ impl Error {
             Error::NoSuchKey(_) => (404, "NoSuchKey"),
             Error::NoSuchVersion(_) => (404, "NoSuchVersion"),
             Error::MethodNotAllowed => (405, "MethodNotAllowed"),
+            Error::DeleteMarker { status: 405, .. } => (405, "MethodNotAllowed"),
+            Error::DeleteMarker { .. } => (404, "NoSuchKey"),
             Error::InvalidRange => (416, "InvalidRange"),
             Error::InvalidArgument(_) => (400, "InvalidArgument"),
             Error::MalformedXml => (400, "MalformedXML"),
@@ -156,6 +166,16 @@ impl From<Error> for sightline_wire::ApiError {
                 "We encountered an internal error. Please try again.",
             );
         }
-        sightline_wire::ApiError::new(status, code, e.to_string())
+        let api = sightline_wire::ApiError::new(status, code, e.to_string());
+        match &e {
+            Error::DeleteMarker { version_id, .. } => {
+                let api = api.with_header("x-amz-delete-marker", "true");
+                match version_id.as_str() {
+                    crate::model::NULL_VERSION => api,
+                    id => api.with_header("x-amz-version-id", id),
+                }
+            }
+            _ => api,
+        }
     }
 }

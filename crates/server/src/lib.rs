@@ -164,6 +164,7 @@ pub async fn start(config: Config) -> Result<Running> {
         meta.clone(),
         Arc::new(objects),
         keys,
+        Some(s3_dir),
     )?);
     services.push(Arc::new(sightline_s3::api::S3Service { s3 }));
     let state = Arc::new(AppState::new(services, identity, audit, management.clone()));

@@ -11,6 +11,9 @@ pub struct ApiError {
     pub status: u16,
     /// `Sender` or `Receiver` in Query error bodies.
     pub sender_fault: bool,
+    /// Headers the error response carries besides the protocol's own (S3 says
+    /// `x-amz-delete-marker: true` when the key's latest version is a marker).
+    pub headers: Vec<(String, String)>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -22,7 +25,13 @@ impl ApiError {
             message: message.into(),
             status,
             sender_fault: status < 500,
+            headers: Vec::new(),
         }
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
     }
     pub fn bad_request(code: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(400, code, message)

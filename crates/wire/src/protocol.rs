@@ -438,6 +438,9 @@ pub fn encode_error(
     if protocol == Protocol::RestXml {
         headers.push(("x-amz-request-id".into(), request_id.to_owned()));
     }
+    for (k, v) in &err.headers {
+        headers.push((Cow::Owned(k.clone()), v.clone()));
+    }
     let (content_type, body) = match protocol {
         Protocol::AwsJson1_0 | Protocol::AwsJson1_1 | Protocol::RestJson1 => {
             headers.push(("x-amzn-errortype".into(), err.code.clone()));
