@@ -226,6 +226,7 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
             source_ip: inc.source_ip.clone(),
             user_agent: user_agent.clone(),
             secure_transport: inc.tls,
+            permissions,
         };
         let output = service.call(&ctx, op, input).await.map_err(|e| (protocol, e))?;
         Ok((protocol, op, output))

@@ -18,6 +18,9 @@ pub struct CallContext {
     pub source_ip: String,
     pub user_agent: String,
     pub secure_transport: bool,
+    /// What authorization allowed, resolved: a service acts on exactly these resources
+    /// (a KMS alias resolved to the key that was authorized, not resolved again).
+    pub permissions: Vec<Permission>,
 }
 
 #[async_trait]

@@ -466,6 +466,30 @@ impl KmsService {
     }
 }
 
+/// Replaces the key parameters of the input with the key ARNs authorization allowed, so
+/// an alias retargeted meanwhile cannot make the call act on another key.
+fn pin_keys(ctx: &CallContext, op: &'static OperationDef, mut input: Value) -> Value {
+    let is_key = |r: &str| r.starts_with("arn:aws:kms:") && r.contains(":key/");
+    let authorized = |action: &str| {
+        ctx.permissions
+            .iter()
+            .rev()
+            .find(|p| p.action == action && is_key(&p.resource))
+            .map(|p| p.resource.clone())
+    };
+    let (member, action) = match op.name {
+        "ReEncrypt" => ("DestinationKeyId", "kms:ReEncryptTo"),
+        "CreateAlias" | "UpdateAlias" => ("TargetKeyId", op.action),
+        _ => ("KeyId", op.action),
+    };
+    if let (Value::Map(m), Some(arn)) = (&mut input, authorized(action))
+        && m.get(member).is_some()
+    {
+        m.insert(member.to_owned(), Value::String(arn));
+    }
+    input
+}
+
 fn policy_name(name: &Option<String>) -> Result<()> {
     match name.as_deref() {
         None | Some("default") => Ok(()),
@@ -485,7 +509,7 @@ impl Service for KmsService {
         op: &'static OperationDef,
         input: Value,
     ) -> Result<Value, ApiError> {
-        self.dispatch(ctx, op, input).await
+        self.dispatch(ctx, op, pin_keys(ctx, op, input)).await
     }
 
     async fn permissions(
