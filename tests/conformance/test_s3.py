@@ -7,6 +7,7 @@ byte for byte.
 
 import datetime as dt
 import hashlib
+import json
 import os
 
 import botocore.auth
@@ -23,6 +24,7 @@ from sightline_support import (
     make_user,
     org_role_arn,
     policy,
+    retry_until,
     unique,
     utcnow,
 )
@@ -625,3 +627,33 @@ def test_key_policy_conditions_apply_when_s3_uses_the_key(server, iam, s3):
     expect_error("AccessDenied", s3.get_object, Bucket=name, Key="k", status=403)
     expect_error("AccessDenied", s3.put_object, Bucket=name, Key="k2", Body=b"x",
                  ServerSideEncryption="aws:kms", SSEKMSKeyId=key["Arn"])
+
+
+def test_s3_use_of_a_key_is_audited_as_kms_events(server, iam, s3):
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]
+    name = new_bucket(s3)
+    user = make_user(iam, "sse-audit", inline={"all": policy(allow(["s3:*", "kms:GenerateDataKey"]))})
+    us3 = server.client("s3", user.creds)
+    us3.put_object(Bucket=name, Key="k", Body=b"x", ServerSideEncryption="aws:kms",
+                   SSEKMSKeyId=key["Arn"])
+    expect_error("AccessDenied", us3.get_object, Bucket=name, Key="k")
+    trail = server.client("cloudtrail")
+
+    def events(event_name):
+        found = trail.lookup_events(LookupAttributes=[
+            {"AttributeKey": "Username", "AttributeValue": user.name}], MaxResults=50)["Events"]
+        recs = [json.loads(e["CloudTrailEvent"]) for e in found if e["EventName"] == event_name]
+        assert recs, f"no {event_name} by {user.name} yet"
+        return recs
+
+    generated = retry_until(lambda: events("GenerateDataKey"))[0]
+    assert generated["eventSource"] == "kms.amazonaws.com"
+    assert generated["userIdentity"]["invokedBy"] == "s3.amazonaws.com"
+    assert generated["userIdentity"]["userName"] == user.name
+    assert generated["requestParameters"]["encryptionContext"] == {
+        "aws:s3:arn": f"arn:aws:s3:::{name}/k"}
+    assert key["Arn"] in [r["ARN"] for r in generated["resources"]]
+    assert "errorCode" not in generated
+    denied = retry_until(lambda: events("Decrypt"))[0]
+    assert denied["errorCode"] == "AccessDenied"

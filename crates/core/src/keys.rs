@@ -39,10 +39,13 @@ pub struct KeyRequest<'a> {
 /// Errors are `Error::AccessDenied` when the caller may not use the key, and
 /// `Error::Service` with the KMS code (`NotFoundException`, `DisabledException`,
 /// `KMSInvalidStateException`, `InvalidCiphertextException`) otherwise.
+/// Each call is also audited as the KMS event it is (invoked by the asking service)
+/// before it returns.
+#[async_trait::async_trait]
 pub trait KeyService: Send + Sync {
     /// A new 256-bit data key under `key_id` (id, ARN or alias), as the caller's
     /// `kms:GenerateDataKey`.
-    fn generate_data_key(
+    async fn generate_data_key(
         &self,
         request: &KeyRequest<'_>,
         key_id: &str,
@@ -51,7 +54,7 @@ pub trait KeyService: Send + Sync {
 
     /// The plaintext of a stored data key, as the caller's `kms:Decrypt`; also the ARN
     /// of the key that sealed it.
-    fn decrypt(
+    async fn decrypt(
         &self,
         request: &KeyRequest<'_>,
         ciphertext: &[u8],

@@ -464,9 +464,10 @@ impl S3 {
             None => (None, obj.body),
             Some(SseRequest::S3Managed) => (Some(Encryption::S3Managed), obj.body),
             Some(SseRequest::Kms(key_id)) => {
-                let dk =
-                    self.keys
-                        .generate_data_key(caller, key_id, &object_context(bucket, key))?;
+                let dk = self
+                    .keys
+                    .generate_data_key(caller, key_id, &object_context(bucket, key))
+                    .await?;
                 let sealed = seal(&dk.plaintext, &obj.body)?;
                 (
                     Some(Encryption::Kms {
@@ -554,7 +555,8 @@ impl S3 {
         if let Some(Encryption::Kms { data_key, .. }) = &v.encryption {
             let (_, key) = self
                 .keys
-                .decrypt(caller, data_key, &object_context(bucket, &v.key))?;
+                .decrypt(caller, data_key, &object_context(bucket, &v.key))
+                .await?;
             let sealed = self.store.get(&path).await?.bytes().await?;
             let plain = open_sealed(&key, &sealed)?;
             let (a, b) = (range.start as usize, (range.end as usize).min(plain.len()));

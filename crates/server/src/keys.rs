@@ -1,8 +1,10 @@
 //! The key service other services encrypt with (S3 SSE-KMS): the KMS engine behind the
 //! same authorization the caller's own KMS call would get, identity policies and key
-//! policy together.
+//! policy together, and audited as that KMS call (invoked by the asking service).
 
-use sightline_core::{DataKey, KeyRequest, KeyService};
+use crate::record::{self, RecordParts};
+use serde_json::{Value as J, json};
+use sightline_core::{AuditSink, DataKey, KeyRequest, KeyService};
 use sightline_iam::Identity;
 use sightline_kms::Kms;
 use sightline_policy::Outcome;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 pub struct KmsKeys {
     pub kms: Arc<Kms>,
     pub identity: Arc<Identity>,
+    pub audit: Arc<dyn AuditSink>,
 }
 
 fn kms_error(e: sightline_kms::Error) -> sightline_core::Error {
@@ -20,6 +23,15 @@ fn kms_error(e: sightline_kms::Error) -> sightline_core::Error {
     sightline_core::Error::Service {
         code: api.code,
         message: api.message,
+    }
+}
+
+/// The KMS code and message of a failure, for its record.
+fn error_parts(e: &sightline_core::Error) -> (String, String) {
+    match e {
+        sightline_core::Error::AccessDenied(m) => ("AccessDenied".into(), m.clone()),
+        sightline_core::Error::Service { code, message } => (code.clone(), message.clone()),
+        other => ("KMSInternalException".into(), other.to_string()),
     }
 }
 
@@ -59,23 +71,86 @@ impl KmsKeys {
             ))),
         }
     }
+
+    /// Writes the KMS event of one use of a key, as AWS does for calls a service makes
+    /// on a caller's behalf; the use only counts once its record is durable.
+    async fn audit<T>(
+        &self,
+        request: &KeyRequest<'_>,
+        event_name: &str,
+        parameters: J,
+        key_arn: Option<&str>,
+        outcome: &sightline_core::Result<T>,
+    ) -> sightline_core::Result<()> {
+        let service = request
+            .via_service
+            .split('.')
+            .next()
+            .map(|s| format!("{s}.amazonaws.com"))
+            .unwrap_or_default();
+        let mut identity = record::user_identity(request.caller);
+        if let J::Object(m) = &mut identity {
+            m.insert("invokedBy".into(), J::String(service.clone()));
+        }
+        let error = outcome.as_ref().err().map(error_parts);
+        let now = chrono::Utc::now();
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let rec = record::build(RecordParts {
+            user_identity: identity,
+            time: now,
+            event_source: "kms.amazonaws.com".into(),
+            event_name,
+            region: &request.scope.region,
+            source_ip: &service,
+            user_agent: &service,
+            error: error.as_ref().map(|(c, m)| (c.as_str(), m.as_str())),
+            request_parameters: parameters,
+            response_elements: J::Null,
+            request_id: &request_id,
+            read_only: Some(true),
+            resources: key_arn.map(|a| vec![a.to_owned()]).unwrap_or_default(),
+            recipient_account: &request.scope.account_id,
+            tls: request.secure_transport,
+        });
+        self.audit.record(request.scope, now, rec).await
+    }
 }
 
+#[async_trait::async_trait]
 impl KeyService for KmsKeys {
-    fn generate_data_key(
+    async fn generate_data_key(
         &self,
         request: &KeyRequest<'_>,
         key_id: &str,
         context: &BTreeMap<String, String>,
     ) -> sightline_core::Result<DataKey> {
         let scope = request.scope;
-        let arn = self.kms.resolve(scope, key_id).map_err(kms_error)?;
-        self.authorize(request, "kms:GenerateDataKey", &arn, context)?;
-        // By ARN: the key just authorized, whatever an alias names by now.
-        let k = self
-            .kms
-            .generate_data_key(scope, &arn, None, Some("AES_256"), context)
-            .map_err(kms_error)?;
+        let resolved = self.kms.resolve(scope, key_id).map_err(kms_error);
+        let outcome = match &resolved {
+            Ok(arn) => self
+                .authorize(request, "kms:GenerateDataKey", arn, context)
+                // By ARN: the key just authorized, whatever an alias names by now.
+                .and_then(|()| {
+                    self.kms
+                        .generate_data_key(scope, arn, None, Some("AES_256"), context)
+                        .map_err(kms_error)
+                }),
+            Err(e) => Err(sightline_core::Error::Service {
+                code: error_parts(e).0,
+                message: error_parts(e).1,
+            }),
+        };
+        let parameters =
+            json!({"keyId": key_id, "keySpec": "AES_256", "encryptionContext": context});
+        self.audit(
+            request,
+            "GenerateDataKey",
+            parameters,
+            resolved.as_ref().ok().map(String::as_str),
+            &outcome,
+        )
+        .await?;
+        let k = outcome?;
         Ok(DataKey {
             key_arn: k.key_arn,
             plaintext: k.plaintext,
@@ -83,22 +158,41 @@ impl KeyService for KmsKeys {
         })
     }
 
-    fn decrypt(
+    async fn decrypt(
         &self,
         request: &KeyRequest<'_>,
         ciphertext: &[u8],
         context: &BTreeMap<String, String>,
     ) -> sightline_core::Result<(String, Vec<u8>)> {
         let scope = request.scope;
-        let arn = self
+        let named = self
             .kms
             .blob_key(scope, ciphertext, None)
-            .map_err(kms_error)?;
-        self.authorize(request, "kms:Decrypt", &arn, context)?;
-        let d = self
-            .kms
-            .decrypt(scope, ciphertext, None, context)
-            .map_err(kms_error)?;
+            .map_err(kms_error);
+        let outcome = match &named {
+            Ok(arn) => self
+                .authorize(request, "kms:Decrypt", arn, context)
+                .and_then(|()| {
+                    self.kms
+                        .decrypt(scope, ciphertext, None, context)
+                        .map_err(kms_error)
+                }),
+            Err(e) => Err(sightline_core::Error::Service {
+                code: error_parts(e).0,
+                message: error_parts(e).1,
+            }),
+        };
+        let parameters =
+            json!({"encryptionContext": context, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"});
+        self.audit(
+            request,
+            "Decrypt",
+            parameters,
+            named.as_ref().ok().map(String::as_str),
+            &outcome,
+        )
+        .await?;
+        let d = outcome?;
         Ok((d.key_arn, d.plaintext))
     }
 }

@@ -153,6 +153,7 @@ pub async fn start(config: Config) -> Result<Running> {
     let keys = Arc::new(keys::KmsKeys {
         kms,
         identity: identity.clone(),
+        audit: audit.clone(),
     });
     // Bucket objects go through the same object_store layer as lake segments, rooted
     // at DATA_DIR/s3 (object paths are `<bucket>/<blob>`).
