@@ -652,6 +652,15 @@ impl Kms {
 
     /// The key a ciphertext blob names, checked against an explicit `KeyId`.
     pub fn blob_key(&self, scope: &Scope, blob: &[u8], key_id: Option<&str>) -> Result<String> {
+        Ok(self.blob_header(scope, blob, key_id)?.key_arn)
+    }
+
+    fn blob_header(
+        &self,
+        scope: &Scope,
+        blob: &[u8],
+        key_id: Option<&str>,
+    ) -> Result<crypto::BlobHeader> {
         let header =
             crypto::parse_blob(blob).ok_or_else(|| Error::InvalidCiphertext(String::new()))?;
         // A blob naming no key here was altered (or is not ours): that is a bad
@@ -667,7 +676,7 @@ impl Kms {
                 ));
             }
         }
-        Ok(header.key_arn)
+        Ok(header)
     }
 
     pub fn decrypt(
@@ -677,11 +686,9 @@ impl Kms {
         key_id: Option<&str>,
         context: &Context,
     ) -> Result<Decrypted> {
-        let arn = self.blob_key(scope, blob, key_id)?;
-        let header =
-            crypto::parse_blob(blob).ok_or_else(|| Error::InvalidCiphertext(String::new()))?;
+        let header = self.blob_header(scope, blob, key_id)?;
         let key = self.with(|st| {
-            let key = resolve_in(st, &KeyRef::Key(arn.clone()))?;
+            let key = resolve_in(st, &KeyRef::Key(header.key_arn.clone()))?;
             usable(key)?;
             Ok(key.clone())
         })?;

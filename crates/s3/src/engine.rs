@@ -258,7 +258,9 @@ impl S3 {
         }
     }
 
-    fn version_for_lock(
+    /// The version whose lock state a call reads or changes; only lock-enabled buckets
+    /// have one.
+    pub fn version_for_lock(
         &self,
         scope: &Scope,
         bucket: &str,
@@ -519,8 +521,7 @@ impl S3 {
         match version_id {
             None => match store::latest(&self.meta, bucket, key)? {
                 Some(v) if v.delete_marker => Err(Error::DeleteMarker {
-                    status: 404,
-                    message: "The specified key does not exist.".into(),
+                    named: false,
                     version_id: v.version_id,
                 }),
                 Some(v) => Ok(v),
@@ -528,8 +529,7 @@ impl S3 {
             },
             Some(id) => match store::version(&self.meta, bucket, key, id)? {
                 Some(v) if v.delete_marker => Err(Error::DeleteMarker {
-                    status: 405,
-                    message: "The specified method is not allowed against this resource.".into(),
+                    named: true,
                     version_id: v.version_id,
                 }),
                 Some(v) => Ok(v),

@@ -32,14 +32,10 @@ pub enum Error {
     NoSuchVersion(String),
     #[error("The specified method is not allowed against this resource.")]
     MethodNotAllowed,
-    /// The key's latest version, or the version named, is a delete marker: 404 or 405,
-    /// with `x-amz-delete-marker: true` and the marker's version id.
-    #[error("{message}")]
-    DeleteMarker {
-        status: u16,
-        message: String,
-        version_id: String,
-    },
+    /// The key's latest version (404, NoSuchKey) or the version named (405,
+    /// MethodNotAllowed) is a delete marker; the answer says so in headers.
+    #[error("{}", if *named { Error::MethodNotAllowed.to_string() } else { Error::NoSuchKey(String::new()).to_string() })]
+    DeleteMarker { named: bool, version_id: String },
     #[error("The requested range is not satisfiable")]
     InvalidRange,
     #[error("{0}")]
@@ -134,7 +130,7 @@ impl Error {
             Error::NoSuchKey(_) => (404, "NoSuchKey"),
             Error::NoSuchVersion(_) => (404, "NoSuchVersion"),
             Error::MethodNotAllowed => (405, "MethodNotAllowed"),
-            Error::DeleteMarker { status: 405, .. } => (405, "MethodNotAllowed"),
+            Error::DeleteMarker { named: true, .. } => Error::MethodNotAllowed.status_code(),
             Error::DeleteMarker { .. } => (404, "NoSuchKey"),
             Error::InvalidRange => (416, "InvalidRange"),
             Error::InvalidArgument(_) => (400, "InvalidArgument"),

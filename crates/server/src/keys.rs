@@ -126,27 +126,21 @@ impl KeyService for KmsKeys {
     ) -> sightline_core::Result<DataKey> {
         let scope = request.scope;
         let resolved = self.kms.resolve(scope, key_id).map_err(kms_error);
-        let outcome = match &resolved {
-            Ok(arn) => self
-                .authorize(request, "kms:GenerateDataKey", arn, context)
-                // By ARN: the key just authorized, whatever an alias names by now.
-                .and_then(|()| {
-                    self.kms
-                        .generate_data_key(scope, arn, None, Some("AES_256"), context)
-                        .map_err(kms_error)
-                }),
-            Err(e) => Err(sightline_core::Error::Service {
-                code: error_parts(e).0,
-                message: error_parts(e).1,
-            }),
-        };
+        let key_arn = resolved.as_ref().ok().cloned();
+        let outcome = resolved.and_then(|arn| {
+            self.authorize(request, "kms:GenerateDataKey", &arn, context)?;
+            // By ARN: the key just authorized, whatever an alias names by now.
+            self.kms
+                .generate_data_key(scope, &arn, None, Some("AES_256"), context)
+                .map_err(kms_error)
+        });
         let parameters =
             json!({"keyId": key_id, "keySpec": "AES_256", "encryptionContext": context});
         self.audit(
             request,
             "GenerateDataKey",
             parameters,
-            resolved.as_ref().ok().map(String::as_str),
+            key_arn.as_deref(),
             &outcome,
         )
         .await?;
@@ -169,29 +163,17 @@ impl KeyService for KmsKeys {
             .kms
             .blob_key(scope, ciphertext, None)
             .map_err(kms_error);
-        let outcome = match &named {
-            Ok(arn) => self
-                .authorize(request, "kms:Decrypt", arn, context)
-                .and_then(|()| {
-                    self.kms
-                        .decrypt(scope, ciphertext, None, context)
-                        .map_err(kms_error)
-                }),
-            Err(e) => Err(sightline_core::Error::Service {
-                code: error_parts(e).0,
-                message: error_parts(e).1,
-            }),
-        };
+        let key_arn = named.as_ref().ok().cloned();
+        let outcome = named.and_then(|arn| {
+            self.authorize(request, "kms:Decrypt", &arn, context)?;
+            self.kms
+                .decrypt(scope, ciphertext, None, context)
+                .map_err(kms_error)
+        });
         let parameters =
             json!({"encryptionContext": context, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"});
-        self.audit(
-            request,
-            "Decrypt",
-            parameters,
-            named.as_ref().ok().map(String::as_str),
-            &outcome,
-        )
-        .await?;
+        self.audit(request, "Decrypt", parameters, key_arn.as_deref(), &outcome)
+            .await?;
         let d = outcome?;
         Ok((d.key_arn, d.plaintext))
     }

@@ -198,7 +198,7 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
             }
         }
         if op.authorize {
-            let context = condition_context(&caller, &inc, &region, now);
+            let context = global_context(&caller, &inc.source_ip, inc.tls, &region, now);
             for Permission { action, resource } in &permissions {
                 let policy = service.resource_policy(&scope, resource).await;
                 let owner = service.resource_owner(op, resource).await;
@@ -337,16 +337,6 @@ fn authenticate(
         return Err(reject(CommonError::ExpiredToken));
     }
     Ok(caller)
-}
-
-/// Global condition keys for this request.
-fn condition_context(
-    caller: &Caller,
-    inc: &Incoming<'_>,
-    region: &str,
-    now: chrono::DateTime<Utc>,
-) -> Context {
-    global_context(caller, &inc.source_ip, inc.tls, region, now)
 }
 
 /// The global condition keys of a call, from its parts: also what a service's request

@@ -172,6 +172,10 @@ pub fn resolve(
                     ),
                 ));
             };
+            // Parsed once: every route's query discriminators and the input read it.
+            let query: Vec<(String, String)> = form_urlencoded::parse(req.query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
             // The most specific route wins: `GET /{Bucket}?versioning` over `GET /{Bucket}`.
             let mut best: Option<(usize, &crate::operation::OperationDef, &HttpRoute, Labels)> =
                 None;
@@ -180,7 +184,7 @@ pub fn resolve(
                 let Some(labels) = route.matches(req.method.as_str(), req.path) else {
                     continue;
                 };
-                let Some(specific) = route.matches_query(req.query) else {
+                let Some(specific) = route.matches_query(&query) else {
                     continue;
                 };
                 if best.as_ref().is_none_or(|(n, ..)| specific > *n) {
@@ -211,9 +215,9 @@ pub fn resolve(
                         CommonError::MalformedInput("body must be an object".into()),
                     ));
                 };
-                for (k, v) in form_urlencoded::parse(req.query.as_bytes()) {
+                for (k, v) in query {
                     if !k.starts_with("X-Amz-") {
-                        m.insert(k.into_owned(), Value::String(v.into_owned()));
+                        m.insert(k, Value::String(v));
                     }
                 }
                 for (k, v) in labels {
@@ -259,13 +263,10 @@ impl HttpRoute {
 
     /// How many query parameters of the route's template the request carries, or
     /// `None` when one is missing (or has another value).
-    pub fn matches_query(&self, query: &str) -> Option<usize> {
+    pub fn matches_query(&self, given: &[(String, String)]) -> Option<usize> {
         let Some(wanted) = self.template().1 else {
             return Some(0);
         };
-        let given: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
         let mut n = 0;
         for w in wanted.split('&') {
             let (k, v) = match w.split_once('=') {

@@ -45,19 +45,24 @@ impl<'a> Input<'a> {
             .filter_map(|(k, v)| v.as_str().map(|v| (k, v)))
     }
 
-    pub fn body(&self) -> Bytes {
+    fn raw_body(&self) -> &'a [u8] {
         match self.0.get("Body") {
-            Some(Value::Blob(b)) => Bytes::copy_from_slice(b),
-            _ => Bytes::new(),
+            Some(Value::Blob(b)) => b,
+            _ => &[],
         }
+    }
+
+    /// The body, copied out for storing.
+    pub fn body(&self) -> Bytes {
+        Bytes::copy_from_slice(self.raw_body())
     }
 
     /// The body, checked against `Content-MD5` and `x-amz-content-sha256` (the
     /// signature covers that header, so the body must match it). Every S3 request is
     /// checked before it is authorized; streaming (aws-chunked) payloads are not
     /// decoded here and are refused.
-    pub fn body_checked(&self) -> Result<Bytes> {
-        let body = self.body();
+    pub fn check_body(&self) -> Result<()> {
+        let body = self.raw_body();
         match self.header("x-amz-content-sha256") {
             Some(h) if h.starts_with("STREAMING-") => {
                 return Err(Error::NotImplemented(
@@ -65,7 +70,7 @@ impl<'a> Input<'a> {
                 ));
             }
             Some(h) if h.len() == 64 && h.bytes().all(|c| c.is_ascii_hexdigit()) => {
-                if !h.eq_ignore_ascii_case(&hex::encode(Sha256::digest(&body))) {
+                if !h.eq_ignore_ascii_case(&hex::encode(Sha256::digest(body))) {
                     return Err(Error::ContentSha256Mismatch);
                 }
             }
@@ -82,11 +87,11 @@ impl<'a> Input<'a> {
                 .map_err(|_| {
                     Error::InvalidArgument("The Content-MD5 you specified was invalid.".into())
                 })?;
-            if want.as_slice() != Md5::digest(&body).as_slice() {
+            if want.as_slice() != Md5::digest(body).as_slice() {
                 return Err(Error::BadDigest);
             }
         }
-        Ok(body)
+        Ok(())
     }
 
     /// `x-amz-meta-*` headers, names without the prefix.
@@ -101,11 +106,11 @@ impl<'a> Input<'a> {
 
     /// The body as an XML document: (root element, members).
     pub fn xml(&self) -> Result<Option<(String, Value)>> {
-        let body = self.body();
+        let body = self.raw_body();
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        xml::parse(&body).map(Some).map_err(|_| Error::MalformedXml)
+        xml::parse(body).map(Some).map_err(|_| Error::MalformedXml)
     }
 }
 
