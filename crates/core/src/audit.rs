@@ -17,3 +17,81 @@ pub trait AuditSink: Send + Sync {
         record: serde_json::Value,
     ) -> Result<()>;
 }
+
+/// How far behind the wall clock a reader of the trail stays even when nothing is being
+/// written: a record's time is taken a moment before it reaches the sink.
+const SETTLE: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
+
+/// Tells readers of the trail (log file delivery, the transparency log) up to which time
+/// every record is durable and visible, so that reading `[cursor, settled())` never
+/// misses a record that is still being written.
+#[derive(Debug, Default)]
+pub struct AuditClock {
+    /// Times (ms) of records being written, with their counts.
+    inflight: std::sync::Mutex<std::collections::BTreeMap<i64, u32>>,
+}
+
+impl AuditClock {
+    pub fn new() -> AuditClock {
+        AuditClock::default()
+    }
+
+    /// Every record timed before this instant has been written (or failed).
+    pub fn settled(&self) -> DateTime<Utc> {
+        let horizon = Utc::now() - SETTLE;
+        let oldest = self
+            .inflight
+            .lock()
+            .map(|m| m.keys().next().copied())
+            .unwrap_or(None);
+        match oldest.and_then(DateTime::from_timestamp_millis) {
+            Some(t) if t < horizon => t,
+            _ => horizon,
+        }
+    }
+
+    fn begin(&self, ms: i64) -> Inflight<'_> {
+        if let Ok(mut m) = self.inflight.lock() {
+            *m.entry(ms).or_default() += 1;
+        }
+        Inflight { clock: self, ms }
+    }
+}
+
+/// Ends an in-flight write when dropped, also when the writing future is cancelled.
+struct Inflight<'a> {
+    clock: &'a AuditClock,
+    ms: i64,
+}
+
+impl Drop for Inflight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.clock.inflight.lock()
+            && let Some(n) = m.get_mut(&self.ms)
+        {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ms);
+            }
+        }
+    }
+}
+
+/// An audit sink that keeps an [`AuditClock`] of what it is writing.
+pub struct ClockedSink {
+    pub inner: std::sync::Arc<dyn AuditSink>,
+    pub clock: std::sync::Arc<AuditClock>,
+}
+
+#[async_trait]
+impl AuditSink for ClockedSink {
+    async fn record(
+        &self,
+        scope: &Scope,
+        time: DateTime<Utc>,
+        record: serde_json::Value,
+    ) -> Result<()> {
+        let _inflight = self.clock.begin(time.timestamp_millis());
+        self.inner.record(scope, time, record).await
+    }
+}

@@ -83,4 +83,24 @@ impl Caller {
     pub fn is_root(&self) -> bool {
         self.kind == PrincipalKind::Root
     }
+
+    /// An AWS service acting on its own (CloudTrail delivering log files): it belongs
+    /// to no account and holds no identity policies, so only resource policies that
+    /// name it (`"Principal": {"Service": "cloudtrail.amazonaws.com"}`) grant it anything.
+    pub fn service(name: &str) -> Caller {
+        Caller {
+            kind: PrincipalKind::AWSService,
+            account_id: String::new(),
+            arn: name.to_owned(),
+            identity_arn: name.to_owned(),
+            principal_id: name.to_owned(),
+            user_name: None,
+            access_key_id: String::new(),
+            session: None,
+        }
+    }
+
+    pub fn is_service(&self) -> bool {
+        self.kind == PrincipalKind::AWSService
+    }
 }

@@ -34,6 +34,9 @@ pub struct KeyRequest<'a> {
     pub secure_transport: bool,
     /// e.g. `s3.us-east-1.amazonaws.com`.
     pub via_service: String,
+    /// The resource a service principal acts for (`aws:SourceArn`: a trail's ARN), so
+    /// a key policy can confine a service to one trail as AWS's recommended policies do.
+    pub source_arn: Option<&'a str>,
 }
 
 /// Errors are `Error::AccessDenied` when the caller may not use the key, and

@@ -6,13 +6,17 @@ pub mod b64;
 pub mod events;
 pub mod identity;
 pub mod keys;
+pub mod objects;
 pub mod resources;
+pub mod secrets;
 
-pub use audit::AuditSink;
+pub use audit::{AuditClock, AuditSink, ClockedSink};
 pub use events::{Event, EventPublisher};
 pub use identity::{Caller, PrincipalKind, Scope, SessionContext, SessionIssuer};
 pub use keys::{DataKey, KeyRequest, KeyService};
+pub use objects::{ObjectEncryption, ObjectWrite, ServiceActor, ServiceBuckets};
 pub use resources::{ConfigurationChange, ResourceProvider, ResourceRecorder, ResourceRef};
+pub use secrets::SecretSealer;
 
 /// Errors raised by trait implementations that cross service boundaries.
 #[derive(Debug, thiserror::Error)]

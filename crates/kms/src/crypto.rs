@@ -139,6 +139,29 @@ impl MasterKey {
     }
 }
 
+/// Other services' secrets (CloudTrail's digest signing keys) sealed under the same
+/// master key, each bound to its label.
+impl sightline_core::SecretSealer for MasterKey {
+    fn seal(&self, label: &str, plain: &[u8]) -> sightline_core::Result<Vec<u8>> {
+        seal(&self.0, &secret_aad(label), plain)
+            .map_err(|e| sightline_core::Error::Storage(e.to_string()))
+    }
+
+    fn open(&self, label: &str, sealed: &[u8]) -> sightline_core::Result<Vec<u8>> {
+        open(&self.0, &secret_aad(label), sealed)
+            .map_err(|e| sightline_core::Error::Storage(e.to_string()))?
+            .ok_or_else(|| {
+                sightline_core::Error::Storage(format!(
+                    "secret {label} does not open under this master key"
+                ))
+            })
+    }
+}
+
+fn secret_aad(label: &str) -> Vec<u8> {
+    format!("sightline-secret:{label}").into_bytes()
+}
+
 fn wrap_aad(key_arn: &str, version: u32) -> Vec<u8> {
     format!("sightline-kms-material:{key_arn}:{version}").into_bytes()
 }

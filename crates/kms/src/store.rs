@@ -23,13 +23,10 @@ pub fn migrate(meta: &Meta) -> Result<()> {
 }
 
 fn load<T: serde::de::DeserializeOwned>(meta: &Meta, table: &str) -> Result<Vec<T>> {
-    let sql = format!("SELECT body FROM {table}");
-    let rows: Vec<String> = meta.read(|c| {
-        let mut st = c.prepare(&sql)?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-        rows.collect()
-    })?;
-    rows.iter().map(|b| Ok(serde_json::from_str(b)?)).collect()
+    meta.bodies(table)?
+        .iter()
+        .map(|b| Ok(serde_json::from_str(b)?))
+        .collect()
 }
 
 pub fn load_keys(meta: &Meta) -> Result<Vec<Key>> {

@@ -54,6 +54,15 @@ impl Buffer {
         self.bytes
     }
 
+    /// The (account, region) pairs with buffered rows of a dataset.
+    pub fn scopes(&self, dataset: &str) -> Vec<(String, String)> {
+        self.partitions
+            .keys()
+            .filter(|k| k.dataset == dataset)
+            .map(|k| (k.account.clone(), k.region.clone()))
+            .collect()
+    }
+
     /// Batches of one dataset and account (all regions), for a query snapshot.
     pub fn batches(&self, dataset: &str, account: &str) -> Vec<(PartitionKey, RecordBatch)> {
         self.partitions

@@ -85,6 +85,16 @@ pub fn segments(
     })?)
 }
 
+/// The (account, region) pairs a dataset has segments in.
+pub fn scopes(meta: &Meta, dataset: &str) -> Result<Vec<(String, String)>> {
+    Ok(meta.read(|c| {
+        let mut st =
+            c.prepare("SELECT DISTINCT account, region FROM lake_segments WHERE dataset = ?1")?;
+        let rows = st.query_map(params![dataset], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
+    })?)
+}
+
 pub fn all_segments(meta: &Meta) -> Result<Vec<Segment>> {
     Ok(meta.read(|c| {
         let mut st = c.prepare(&format!("SELECT {COLUMNS} FROM lake_segments"))?;

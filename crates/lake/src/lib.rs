@@ -528,6 +528,15 @@ impl Lake {
 
     /// A consistent snapshot of one account's segments and buffered rows for a dataset,
     /// in one region or all of them.
+    /// Every (account, region) with rows of `dataset`, flushed or buffered.
+    pub fn scopes(&self, dataset: &str) -> Result<Vec<(String, String)>> {
+        let mut out = catalog::scopes(&self.meta, dataset)?;
+        out.extend(self.buffer.lock().scopes(dataset));
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     pub async fn snapshot(
         &self,
         dataset: &str,

@@ -1,10 +1,15 @@
 //! Transparency-log benchmark: builds a tree of `BENCH_LEAVES` (default 10,000,000)
 //! audit-record leaves, then times inclusion-proof generation and verification,
-//! consistency proofs, and checkpoint signing and opening, and prints a table.
+//! consistency proofs, and checkpoint signing and opening, and prints a table. Then the
+//! same leaves go into an on-disk `LogStore` in a temporary directory (`TMPDIR`), in
+//! batches of 10,000 each synced, and proofs are timed from it (skip with
+//! `BENCH_STORE=0`).
 //!
 //! Run with `bench/merkle.sh` (or `cargo bench -p sightline-merkle --bench merkle`).
 
-use sightline_merkle::{Checkpoint, Signer, Tree, leaf_hash, verify_consistency, verify_inclusion};
+use sightline_merkle::{
+    Checkpoint, LogStore, Signer, Tree, leaf_hash, verify_consistency, verify_inclusion,
+};
 use std::time::{Duration, Instant};
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -131,6 +136,10 @@ fn main() {
         format!("p50 {}, p99 {}", us(pct(&cver, 50.0)), us(pct(&cver, 99.0))),
     ));
 
+    if env_num("BENCH_STORE", 1) != 0 {
+        store_phase(&tree, runs, &mut rng, &mut rows);
+    }
+
     let (signer, _) = Signer::generate("sightline.local/audit/bench").expect("key");
     let verifier = signer.verifier();
     let c = Checkpoint {
@@ -184,4 +193,91 @@ fn main() {
         println!("| {k:w$} | {v} |");
     }
     println!("\nNo targets are set for these figures; the issue asks for them to be reported.");
+}
+
+/// The on-disk log: append and sync in server-sized batches, reopen, then proofs read
+/// from the files (warm page cache), each checked against the in-memory tree's.
+fn store_phase(tree: &Tree, runs: usize, rng: &mut Rng, rows: &mut Vec<(String, String)>) {
+    let n = tree.size();
+    let dir = tempfile::Builder::new()
+        .prefix("merkle-bench-")
+        .tempdir()
+        .expect("temp dir");
+    let mut store = LogStore::open(dir.path()).expect("open store");
+    let t = Instant::now();
+    let mut batch = Vec::with_capacity(10_000);
+    let mut i = 0;
+    while i < n {
+        batch.clear();
+        batch.extend((i..n.min(i + 10_000)).map(|j| leaf_hash(&j.to_le_bytes())));
+        store.append(&batch).expect("append");
+        store.sync().expect("sync");
+        i += batch.len() as u64;
+    }
+    let build = t.elapsed();
+    let bytes: u64 = std::fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    rows.push((
+        format!("LogStore: append {n} leaves, 10k per synced batch"),
+        format!(
+            "{:.2} s ({:.0} leaves/s), {:.1} MB on disk",
+            build.as_secs_f64(),
+            n as f64 / build.as_secs_f64(),
+            bytes as f64 / 1e6
+        ),
+    ));
+    drop(store);
+    let t = Instant::now();
+    let store = LogStore::open(dir.path()).expect("reopen store");
+    rows.push((
+        "LogStore: reopen (check and repair tails)".into(),
+        format!("{:.1} ms", t.elapsed().as_secs_f64() * 1e3),
+    ));
+    assert_eq!(store.root().expect("root"), tree.root());
+
+    let (mut made, mut lens) = (Vec::new(), 0usize);
+    for _ in 0..runs {
+        let i = rng.next() % n;
+        let t = Instant::now();
+        let proof = store
+            .inclusion_proof(i, n)
+            .expect("read")
+            .expect("in range");
+        made.push(t.elapsed());
+        lens += proof.len();
+        assert_eq!(Some(proof), tree.inclusion_proof(i, n));
+    }
+    made.sort();
+    rows.push((
+        format!("LogStore: inclusion proof at {n} leaves: generate"),
+        format!(
+            "p50 {}, p99 {} ({} hashes per proof)",
+            us(pct(&made, 50.0)),
+            us(pct(&made, 99.0)),
+            lens / runs.max(1)
+        ),
+    ));
+    let mut cgen = Vec::new();
+    for _ in 0..runs.min(2000) {
+        let old = 1 + rng.next() % (n - 1);
+        let t = Instant::now();
+        let proof = store.consistency_proof(old, n).expect("read");
+        cgen.push(t.elapsed());
+        assert_eq!(proof, tree.consistency_proof(old, n));
+    }
+    cgen.sort();
+    rows.push((
+        "LogStore: consistency proof, random old size: generate".into(),
+        format!("p50 {}, p99 {}", us(pct(&cgen, 50.0)), us(pct(&cgen, 99.0))),
+    ));
+    let last = leaf_hash(&(n - 1).to_le_bytes());
+    let t = Instant::now();
+    assert_eq!(store.find_leaf(&last).expect("scan"), Some(n - 1));
+    rows.push((
+        "LogStore: find_leaf of the last leaf (full scan)".into(),
+        format!("{:.1} ms", t.elapsed().as_secs_f64() * 1e3),
+    ));
 }

@@ -70,29 +70,13 @@ impl Tree {
         index
     }
 
-    /// MTH of leaves `[start, end)`, `start < end ≤ size`, where the range is one the
-    /// RFC's recursion produces: `start` is a multiple of the largest power of two not
-    /// above `end - start`.
-    fn range_hash(&self, start: u64, end: u64) -> Hash {
-        let n = end - start;
-        if n.is_power_of_two() {
-            let level = n.trailing_zeros() as usize;
-            return self.levels[level][(start >> level) as usize];
-        }
-        let k = split(n);
-        node_hash(
-            &self.range_hash(start, start + k),
-            &self.range_hash(start + k, end),
-        )
-    }
-
     /// The root of the first `size` leaves (any size up to the current one).
     pub fn root_at(&self, size: u64) -> Option<Hash> {
-        match size {
-            0 => Some(empty_root()),
-            s if s > self.size() => None,
-            s => Some(self.range_hash(0, s)),
+        if size > self.size() {
+            return None;
         }
+        let Ok(root) = root_at(self, size);
+        Some(root)
     }
 
     pub fn root(&self) -> Hash {
@@ -104,24 +88,8 @@ impl Tree {
         if index >= size || size > self.size() {
             return None;
         }
-        let mut proof = Vec::new();
-        self.path(index, 0, size, &mut proof);
+        let Ok(proof) = inclusion_path(self, index, size);
         Some(proof)
-    }
-
-    fn path(&self, m: u64, start: u64, end: u64, out: &mut Vec<Hash>) {
-        let n = end - start;
-        if n <= 1 {
-            return;
-        }
-        let k = split(n);
-        if m < k {
-            self.path(m, start, start + k, out);
-            out.push(self.range_hash(start + k, end));
-        } else {
-            self.path(m - k, start + k, end, out);
-            out.push(self.range_hash(start, start + k));
-        }
     }
 
     /// The proof that the tree of size `old` is a prefix of the tree of size `new`.
@@ -129,30 +97,127 @@ impl Tree {
         if old > new || new > self.size() {
             return None;
         }
-        let mut proof = Vec::new();
-        if old > 0 && old < new {
-            self.subproof(old, 0, new, true, &mut proof);
-        }
+        let Ok(proof) = consistency_path(self, old, new);
         Some(proof)
     }
+}
 
-    fn subproof(&self, m: u64, start: u64, end: u64, whole: bool, out: &mut Vec<Hash>) {
-        let n = end - start;
-        if m == n {
-            if !whole {
-                out.push(self.range_hash(start, end));
-            }
-            return;
-        }
-        let k = split(n);
-        if m <= k {
-            self.subproof(m, start, start + k, whole, out);
-            out.push(self.range_hash(start + k, end));
-        } else {
-            self.subproof(m - k, start + k, end, false, out);
-            out.push(self.range_hash(start, start + k));
-        }
+impl Nodes for Tree {
+    type Error = std::convert::Infallible;
+
+    fn node(&self, level: u32, index: u64) -> Result<Hash, Self::Error> {
+        Ok(self.levels[level as usize][index as usize])
     }
+}
+
+/// A source of complete, aligned subtree hashes. The proof algorithms below only ever
+/// need those, so the in-memory [`Tree`] and the on-disk log store share one
+/// implementation of the RFC's recursion and cannot drift apart; the store's reads can
+/// fail, the tree's cannot, hence the associated error type.
+pub(crate) trait Nodes {
+    type Error;
+
+    /// The hash of the subtree covering leaves `[index·2^level, (index+1)·2^level)`,
+    /// which the caller guarantees is complete.
+    fn node(&self, level: u32, index: u64) -> Result<Hash, Self::Error>;
+}
+
+/// MTH of leaves `[start, end)`, `start < end`, where the range is one the RFC's
+/// recursion produces: `start` is a multiple of the largest power of two not above
+/// `end - start`. Costs one node per set bit of `end - start`.
+fn range_hash<N: Nodes + ?Sized>(nodes: &N, start: u64, end: u64) -> Result<Hash, N::Error> {
+    let n = end - start;
+    if n.is_power_of_two() {
+        let level = n.trailing_zeros();
+        return nodes.node(level, start >> level);
+    }
+    let k = split(n);
+    Ok(node_hash(
+        &range_hash(nodes, start, start + k)?,
+        &range_hash(nodes, start + k, end)?,
+    ))
+}
+
+/// The root of the first `size` leaves; the caller checks `size` is in range.
+pub(crate) fn root_at<N: Nodes + ?Sized>(nodes: &N, size: u64) -> Result<Hash, N::Error> {
+    if size == 0 {
+        return Ok(empty_root());
+    }
+    range_hash(nodes, 0, size)
+}
+
+/// The audit path of leaf `index` in the tree of size `size`; the caller checks
+/// `index < size` and that `size` leaves exist.
+pub(crate) fn inclusion_path<N: Nodes + ?Sized>(
+    nodes: &N,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, N::Error> {
+    let mut proof = Vec::new();
+    path(nodes, index, 0, size, &mut proof)?;
+    Ok(proof)
+}
+
+fn path<N: Nodes + ?Sized>(
+    nodes: &N,
+    m: u64,
+    start: u64,
+    end: u64,
+    out: &mut Vec<Hash>,
+) -> Result<(), N::Error> {
+    let n = end - start;
+    if n <= 1 {
+        return Ok(());
+    }
+    let k = split(n);
+    if m < k {
+        path(nodes, m, start, start + k, out)?;
+        out.push(range_hash(nodes, start + k, end)?);
+    } else {
+        path(nodes, m - k, start + k, end, out)?;
+        out.push(range_hash(nodes, start, start + k)?);
+    }
+    Ok(())
+}
+
+/// The consistency proof between sizes `old` and `new`; the caller checks
+/// `old ≤ new` and that `new` leaves exist.
+pub(crate) fn consistency_path<N: Nodes + ?Sized>(
+    nodes: &N,
+    old: u64,
+    new: u64,
+) -> Result<Vec<Hash>, N::Error> {
+    let mut proof = Vec::new();
+    if old > 0 && old < new {
+        subproof(nodes, old, 0, new, true, &mut proof)?;
+    }
+    Ok(proof)
+}
+
+fn subproof<N: Nodes + ?Sized>(
+    nodes: &N,
+    m: u64,
+    start: u64,
+    end: u64,
+    whole: bool,
+    out: &mut Vec<Hash>,
+) -> Result<(), N::Error> {
+    let n = end - start;
+    if m == n {
+        if !whole {
+            out.push(range_hash(nodes, start, end)?);
+        }
+        return Ok(());
+    }
+    let k = split(n);
+    if m <= k {
+        subproof(nodes, m, start, start + k, whole, out)?;
+        out.push(range_hash(nodes, start + k, end)?);
+    } else {
+        subproof(nodes, m - k, start + k, end, false, out)?;
+        out.push(range_hash(nodes, start, start + k)?);
+    }
+    Ok(())
 }
 
 /// Checks an audit path (RFC 9162 §2.1.3.2).

@@ -1,12 +1,16 @@
 //! The tree against the RFC 6962 definition (a direct recursive implementation), the
 //! published test-vector roots, proofs accepted and tampered proofs refused, and
-//! checkpoints signed and opened.
+//! checkpoints signed and opened; the on-disk log store against the in-memory tree,
+//! across reopening and the torn tails a crash can leave.
 
 use proptest::prelude::*;
 use sightline_merkle::{
-    Checkpoint, Hash, Signer, Tree, Verifier, leaf_hash, node_hash, verify_consistency,
+    Checkpoint, Hash, LogStore, Signer, Tree, Verifier, leaf_hash, node_hash, verify_consistency,
     verify_inclusion,
 };
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
 
 /// MTH as RFC 6962 §2.1 defines it.
 fn mth(leaves: &[Hash]) -> Hash {
@@ -140,4 +144,250 @@ fn checkpoints_are_signed_notes_that_only_their_key_opens() {
     assert!(verifier.open(&tampered).is_err());
     let (other, _) = Signer::generate("sightline.local/audit/123456789012/us-east-1").unwrap();
     assert!(other.verifier().open(&note).is_err());
+}
+
+fn leaves(n: u64) -> Vec<Hash> {
+    (0..n)
+        .map(|i| leaf_hash(format!("record {i}").as_bytes()))
+        .collect()
+}
+
+fn tree_over(leaves: &[Hash]) -> Tree {
+    let mut t = Tree::new();
+    for h in leaves {
+        t.push_leaf_hash(*h);
+    }
+    t
+}
+
+/// Every root, and for each size one inclusion and one consistency proof chosen by
+/// `seed`, equal the tree's and verify.
+fn assert_store_matches(store: &LogStore, tree: &Tree, seed: u64) {
+    let n = tree.size();
+    assert_eq!(store.size(), n);
+    assert_eq!(store.root().unwrap(), tree.root());
+    for size in 0..=n {
+        let root = store.root_at(size).unwrap();
+        assert_eq!(root, tree.root_at(size), "root at {size}");
+        let root = root.unwrap();
+        let old = seed.wrapping_mul(size + 7) % (size + 1);
+        let c = store.consistency_proof(old, size).unwrap();
+        assert_eq!(
+            c,
+            tree.consistency_proof(old, size),
+            "consistency {old} {size}"
+        );
+        let old_root = tree.root_at(old).unwrap();
+        assert!(verify_consistency(old, size, &old_root, &root, &c.unwrap()));
+        if size == 0 {
+            continue;
+        }
+        let index = seed.wrapping_mul(size + 3) % size;
+        let p = store.inclusion_proof(index, size).unwrap();
+        assert_eq!(
+            p,
+            tree.inclusion_proof(index, size),
+            "inclusion {index} {size}"
+        );
+        let leaf = store.leaf(index).unwrap().unwrap();
+        assert!(verify_inclusion(index, size, &leaf, &p.unwrap(), &root));
+    }
+    assert_eq!(store.root_at(n + 1).unwrap(), None);
+    assert_eq!(store.leaf(n).unwrap(), None);
+    assert_eq!(store.inclusion_proof(0, n + 1).unwrap(), None);
+    assert_eq!(store.inclusion_proof(n, n).unwrap(), None);
+    assert_eq!(store.consistency_proof(0, n + 1).unwrap(), None);
+    if n > 0 {
+        assert_eq!(store.consistency_proof(n, n - 1).unwrap(), None);
+    }
+}
+
+/// Each level file holds exactly the nodes level 0 implies.
+fn assert_levels_consistent(dir: &Path, size: u64) {
+    let mut implied = size;
+    for level in 0.. {
+        let path = dir.join(format!("level-{level:02}"));
+        let Ok(meta) = std::fs::metadata(&path) else {
+            assert_eq!(implied, 0, "{} missing", path.display());
+            return;
+        };
+        assert_eq!(meta.len(), implied * 32, "{}", path.display());
+        implied /= 2;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn store_appends_in_batches_serve_what_the_tree_does(
+        batches in prop::collection::vec(0usize..70, 1..10),
+        seed in any::<u64>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let all = leaves(batches.iter().sum::<usize>() as u64);
+        let mut store = LogStore::open(dir.path()).unwrap();
+        let mut done = 0;
+        for (i, b) in batches.iter().enumerate() {
+            let first = store.append(&all[done..done + b]).unwrap();
+            prop_assert_eq!(first, done as u64);
+            done += b;
+            prop_assert_eq!(store.appended_size(), done as u64);
+            // Every other batch is synced on its own; the rest ride with the next sync.
+            if i % 2 == 1 {
+                store.sync().unwrap();
+                prop_assert_eq!(store.size(), done as u64);
+            }
+        }
+        store.sync().unwrap();
+        let tree = tree_over(&all);
+        assert_store_matches(&store, &tree, seed);
+        assert_levels_consistent(dir.path(), done as u64);
+
+        drop(store);
+        let store = LogStore::open(dir.path()).unwrap();
+        assert_store_matches(&store, &tree, seed ^ 0x5555);
+    }
+}
+
+#[test]
+fn store_serves_only_synced_leaves_and_keeps_growing_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = leaves(1000);
+    let mut store = LogStore::open(dir.path()).unwrap();
+    assert_eq!(store.size(), 0);
+    assert_eq!(store.root().unwrap(), Tree::new().root());
+    store.append(&all[..300]).unwrap();
+    store.sync().unwrap();
+    store.append(&all[300..400]).unwrap();
+    // Appended but not synced: not served.
+    assert_eq!(store.size(), 300);
+    assert_eq!(store.root_at(301).unwrap(), None);
+    assert_eq!(store.leaf(300).unwrap(), None);
+    store.sync().unwrap();
+    assert_eq!(
+        store.root_at(400).unwrap(),
+        tree_over(&all[..400]).root_at(400)
+    );
+
+    // A second store on the same directory is refused while the first is open.
+    assert!(matches!(
+        LogStore::open(dir.path()),
+        Err(sightline_merkle::Error::Io(_))
+    ));
+    drop(store);
+    let mut store = LogStore::open(dir.path()).unwrap();
+    assert_eq!(store.size(), 400);
+    assert_eq!(store.append(&all[400..]).unwrap(), 400);
+    store.sync().unwrap();
+    assert_store_matches(&store, &tree_over(&all), 11);
+    assert_levels_consistent(dir.path(), 1000);
+}
+
+/// Writes 200 synced leaves, damages the files with `damage`, reopens, and checks the
+/// store is the tree of the first `survivors` leaves, with its levels rewritten to
+/// match, and that appending the rest afterwards yields the full tree.
+fn check_repair(survivors: u64, damage: impl FnOnce(&Path)) {
+    let dir = tempfile::tempdir().unwrap();
+    let all = leaves(200);
+    let mut store = LogStore::open(dir.path()).unwrap();
+    for batch in all.chunks(37) {
+        store.append(batch).unwrap();
+    }
+    store.sync().unwrap();
+    drop(store);
+
+    damage(dir.path());
+    let mut store = LogStore::open(dir.path()).unwrap();
+    assert_levels_consistent(dir.path(), survivors);
+    assert_store_matches(&store, &tree_over(&all[..survivors as usize]), 3);
+    store.append(&all[survivors as usize..]).unwrap();
+    store.sync().unwrap();
+    assert_store_matches(&store, &tree_over(&all), 5);
+    assert_levels_consistent(dir.path(), 200);
+}
+
+fn level(dir: &Path, level: usize) -> std::path::PathBuf {
+    dir.join(format!("level-{level:02}"))
+}
+
+fn append_bytes(path: &Path, bytes: &[u8]) {
+    let mut f = OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+fn set_len(path: &Path, len: u64) {
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+#[test]
+fn store_repairs_a_partial_leaf_hash() {
+    check_repair(200, |d| append_bytes(&level(d, 0), &[0xab; 17]));
+}
+
+#[test]
+fn store_repairs_level_0_cut_mid_hash_with_upper_levels_ahead_of_it() {
+    // 200 leaves cut to 130 and a half: every upper level is now longer than level 0
+    // implies.
+    check_repair(130, |d| set_len(&level(d, 0), 130 * 32 + 16));
+}
+
+#[test]
+fn store_repairs_level_0_cut_to_nothing() {
+    check_repair(0, |d| set_len(&level(d, 0), 0));
+}
+
+#[test]
+fn store_recomputes_upper_levels_that_are_short_or_missing() {
+    check_repair(200, |d| {
+        set_len(&level(d, 1), 40 * 32 + 5);
+        set_len(&level(d, 2), 0);
+        std::fs::remove_file(level(d, 4)).unwrap();
+        std::fs::remove_file(level(d, 7)).unwrap();
+    });
+}
+
+#[test]
+fn store_cuts_upper_levels_longer_than_level_0_implies() {
+    check_repair(200, |d| {
+        append_bytes(&level(d, 1), &[7; 32 * 3]);
+        append_bytes(&level(d, 3), &[7; 40]);
+        // A level above the top, left by nothing this store wrote.
+        std::fs::write(level(d, 9), [1; 64]).unwrap();
+    });
+}
+
+#[test]
+fn store_recomputes_upper_level_nodes_a_crash_left_as_zeros() {
+    check_repair(200, |d| {
+        // 100 level-1 nodes; the last 10 come back as zeros, as after a crash on a
+        // filesystem that extended the file before writing its data.
+        set_len(&level(d, 1), 90 * 32);
+        append_bytes(&level(d, 1), &[0; 10 * 32]);
+    });
+}
+
+#[test]
+fn store_finds_the_first_leaf_with_a_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = LogStore::open(dir.path()).unwrap();
+    assert_eq!(store.find_leaf(&leaf_hash(b"x")).unwrap(), None);
+    // Beyond one 1 MiB read (32768 hashes), with a repeated hash.
+    let mut all = leaves(70_000);
+    all[69_999] = all[40_000];
+    for batch in all.chunks(9_999) {
+        store.append(batch).unwrap();
+    }
+    assert_eq!(store.find_leaf(&all[5]).unwrap(), None, "not yet synced");
+    store.sync().unwrap();
+    for i in [0u64, 1, 32_767, 32_768, 40_000, 65_536, 69_998] {
+        assert_eq!(store.find_leaf(&all[i as usize]).unwrap(), Some(i));
+    }
+    assert_eq!(store.find_leaf(&leaf_hash(b"absent")).unwrap(), None);
+    assert_eq!(store.root().unwrap(), tree_over(&all).root());
 }

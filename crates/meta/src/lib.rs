@@ -106,6 +106,17 @@ impl Meta {
         Ok(f(&conn)?)
     }
 
+    /// The `body` column of every row of `table`: services keep each object as one
+    /// JSON row and load them all at start.
+    pub fn bodies(&self, table: &str) -> Result<Vec<String>> {
+        let sql = format!("SELECT body FROM {table}");
+        self.read(|c| {
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })
+    }
+
     /// Runs `f` in one transaction, committed only if it returns Ok.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> Result<T> {
         let mut conn = self.conn.lock();

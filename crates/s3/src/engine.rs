@@ -45,11 +45,17 @@ pub enum SseRequest {
 }
 
 /// The encryption context S3 binds to an object's data key, as AWS does by default.
-fn object_context(bucket: &str, key: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([(
+fn object_context(
+    bucket: &str,
+    key: &str,
+    extra: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut c = extra.clone();
+    c.insert(
         "aws:s3:arn".to_owned(),
         format!("arn:aws:s3:::{bucket}/{key}"),
-    )])
+    );
+    c
 }
 
 fn aead(key: &[u8]) -> Result<LessSafeKey> {
@@ -104,6 +110,8 @@ pub struct NewObject {
     pub retention: Option<Retention>,
     pub legal_hold: bool,
     pub sse: Option<SseRequest>,
+    /// Encryption context pairs added to S3's own for SSE-KMS.
+    pub kms_context: BTreeMap<String, String>,
 }
 
 /// One page of a listing: objects (or versions) and the common prefixes rolled up by
@@ -468,13 +476,18 @@ impl S3 {
             Some(SseRequest::Kms(key_id)) => {
                 let dk = self
                     .keys
-                    .generate_data_key(caller, key_id, &object_context(bucket, key))
+                    .generate_data_key(
+                        caller,
+                        key_id,
+                        &object_context(bucket, key, &obj.kms_context),
+                    )
                     .await?;
                 let sealed = seal(&dk.plaintext, &obj.body)?;
                 (
                     Some(Encryption::Kms {
                         key_arn: dk.key_arn,
                         data_key: dk.ciphertext,
+                        context: obj.kms_context.clone(),
                     }),
                     Bytes::from(sealed),
                 )
@@ -552,10 +565,13 @@ impl S3 {
             return Ok(Bytes::new());
         };
         let path = StorePath::from(blob.as_str());
-        if let Some(Encryption::Kms { data_key, .. }) = &v.encryption {
+        if let Some(Encryption::Kms {
+            data_key, context, ..
+        }) = &v.encryption
+        {
             let (_, key) = self
                 .keys
-                .decrypt(caller, data_key, &object_context(bucket, &v.key))
+                .decrypt(caller, data_key, &object_context(bucket, &v.key, context))
                 .await?;
             let sealed = self.store.get(&path).await?.bytes().await?;
             let plain = open_sealed(&key, &sealed)?;

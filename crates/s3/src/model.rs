@@ -111,5 +111,9 @@ pub enum Encryption {
         key_arn: String,
         #[serde(with = "sightline_core::b64")]
         data_key: Vec<u8>,
+        /// Encryption context pairs the writer added to S3's own (CloudTrail adds
+        /// `aws:cloudtrail:arn`); decrypting needs them again.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        context: std::collections::BTreeMap<String, String>,
     },
 }

@@ -55,7 +55,16 @@ impl KmsKeys {
             &request.scope.region,
             chrono::Utc::now(),
         );
-        conditions.set("kms:ViaService", request.via_service.clone());
+        if caller.is_service() {
+            // A service principal calls KMS itself, for the resource it acts for.
+            conditions.set("aws:PrincipalServiceName", caller.arn.clone());
+            conditions.set("aws:SourceAccount", request.scope.account_id.clone());
+        } else {
+            conditions.set("kms:ViaService", request.via_service.clone());
+        }
+        if let Some(arn) = request.source_arn {
+            conditions.set("aws:SourceArn", arn.to_owned());
+        }
         conditions.set("kms:CallerAccount", caller.account_id.clone());
         for (k, v) in context {
             conditions.set(&format!("kms:EncryptionContext:{k}"), v.clone());

@@ -1,6 +1,7 @@
 //! The Sightline server: one listener, the wire pipeline in front of every service, and
 //! the lifecycle (first-start bootstrap, graceful shutdown).
 
+pub mod buckets;
 pub mod files;
 pub mod keys;
 pub mod pipeline;
@@ -36,6 +37,8 @@ pub enum Error {
     Kms(#[from] sightline_kms::Error),
     #[error("s3: {0}")]
     S3(#[from] sightline_s3::Error),
+    #[error("cloudtrail: {0}")]
+    Trail(#[from] sightline_trail::Error),
     #[error("tls: {0}")]
     Tls(String),
     #[error("configuration: {0}")]
@@ -63,6 +66,10 @@ pub struct Config {
     /// The key that wraps KMS key material at rest; `DATA_DIR/kms/master.key` when unset
     /// (created on first start, mode 0600).
     pub kms_master_key_file: Option<PathBuf>,
+    /// How often trails deliver log files (CloudTrail: about every 5 minutes).
+    pub trail_delivery_interval: std::time::Duration,
+    /// How often trails deliver digest files (CloudTrail: hourly).
+    pub trail_digest_interval: std::time::Duration,
 }
 
 impl Default for Config {
@@ -79,6 +86,8 @@ impl Default for Config {
             lake_store: String::new(),
             lake_retention_days: None,
             kms_master_key_file: None,
+            trail_delivery_interval: std::time::Duration::from_secs(300),
+            trail_digest_interval: std::time::Duration::from_secs(3600),
         }
     }
 }
@@ -136,16 +145,23 @@ pub async fn start(config: Config) -> Result<Running> {
         ..sightline_lake::Options::default()
     };
     let lake = sightline_lake::Lake::open(&data_dir, store, meta.clone(), lake_options).await?;
-    let audit = Arc::new(sightline_lake::sink::LakeAuditSink(lake.clone()));
+    // Readers of the trail (delivery) read up to the clock's settled time, so no record
+    // still being written is skipped.
+    let clock = Arc::new(sightline_core::AuditClock::new());
+    let audit = Arc::new(sightline_core::ClockedSink {
+        inner: Arc::new(sightline_lake::sink::LakeAuditSink(lake.clone())),
+        clock: clock.clone(),
+    });
     let mut services = sightline_iam::services(&identity);
-    let trail = Arc::new(sightline_trail::Trail { lake: lake.clone() });
-    services.push(Arc::new(sightline_trail::api::CloudTrail { trail }));
-    services.push(Arc::new(query_service::QueryService { lake: lake.clone() }));
     let master_path = config
         .kms_master_key_file
         .clone()
         .unwrap_or_else(|| data_dir.join("kms").join("master.key"));
     let master = sightline_kms::crypto::MasterKey::load_or_create(&master_path)?;
+    // The same key seals CloudTrail's digest signing keys.
+    let sealer = Arc::new(sightline_kms::crypto::MasterKey::load_or_create(
+        &master_path,
+    )?);
     let kms = Arc::new(sightline_kms::Kms::open(meta.clone(), master)?);
     services.push(Arc::new(sightline_kms::api::KmsService {
         kms: kms.clone(),
@@ -161,13 +177,49 @@ pub async fn start(config: Config) -> Result<Running> {
     std::fs::create_dir_all(&s3_dir)?;
     let objects = object_store::local::LocalFileSystem::new_with_prefix(&s3_dir)
         .map_err(|e| Error::Config(format!("s3 object directory: {e}")))?;
+    let keys_for_trails: Arc<dyn sightline_core::KeyService> = keys.clone();
     let s3 = Arc::new(sightline_s3::S3::open(
         meta.clone(),
         Arc::new(objects),
         keys,
         Some(s3_dir),
     )?);
-    services.push(Arc::new(sightline_s3::api::S3Service { s3 }));
+    services.push(Arc::new(sightline_s3::api::S3Service { s3: s3.clone() }));
+    let buckets = Arc::new(buckets::S3Buckets {
+        s3,
+        identity: identity.clone(),
+    });
+    let trails = Arc::new(sightline_trail::Trails::open(
+        meta.clone(),
+        lake.clone(),
+        buckets,
+        keys_for_trails,
+        sealer.clone(),
+        clock.clone(),
+        sightline_trail::DeliveryOptions {
+            delivery_interval: config
+                .trail_delivery_interval
+                .max(std::time::Duration::from_millis(100)),
+            digest_interval: config
+                .trail_digest_interval
+                .max(std::time::Duration::from_secs(1)),
+        },
+    )?);
+    let tlog = Arc::new(sightline_trail::tlog::Tlog::open(
+        lake.clone(),
+        clock,
+        &data_dir,
+        sealer.as_ref(),
+    )?);
+    services.push(Arc::new(query_service::QueryService {
+        lake: lake.clone(),
+        tlog: tlog.clone(),
+    }));
+    let trail = Arc::new(sightline_trail::Trail { lake: lake.clone() });
+    services.push(Arc::new(sightline_trail::api::CloudTrail {
+        trail,
+        trails: trails.clone(),
+    }));
     let state = Arc::new(AppState::new(services, identity, audit, management.clone()));
 
     let listener = TcpListener::bind(config.listen).await?;
@@ -176,6 +228,8 @@ pub async fn start(config: Config) -> Result<Running> {
     let endpoint = format!("{scheme}://{local_addr}");
     let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
     let maintenance = lake.spawn_maintenance(shutdown_rx.clone());
+    let delivery = trails.spawn(shutdown_rx.clone());
+    let sequencer = tlog.spawn(shutdown_rx.clone());
     tracing::info!(endpoint = %endpoint, data_dir = %data_dir.display(), account = %management, "server started");
     println!(
         "sightline listening on {endpoint}\nexport AWS_ENDPOINT_URL={endpoint} AWS_SHARED_CREDENTIALS_FILE={} AWS_CONFIG_FILE={}",
@@ -236,6 +290,8 @@ pub async fn start(config: Config) -> Result<Running> {
             tracing::warn!("connections still open after 10 s, closing");
         }
         let _ = maintenance.await;
+        let _ = delivery.await;
+        let _ = sequencer.await;
         lake.close();
         tracing::info!("server stopped");
         Ok(())

@@ -1,8 +1,11 @@
-//! `sightline query`: SQL over the caller's account's datasets, as an ordinary signed,
-//! authorized and audited API call (awsJson1_1, action `sightline:ExecuteQuery`).
+//! Sightline's own API (awsJson1_1, signing name `sightline`), as ordinary signed,
+//! authorized and audited calls: `sightline query` (SQL over the caller's account's
+//! datasets) and the transparency log (checkpoints, inclusion and consistency proofs of
+//! the caller's account and region).
 
 use serde::{Deserialize, Serialize};
 use sightline_lake::Lake;
+use sightline_trail::tlog::Tlog;
 use sightline_wire::{
     ApiError, CallContext, DeError, OperationDef, Protocol, Service, ServiceDef, Value,
     any_resource, typed,
@@ -17,13 +20,82 @@ pub static QUERY: ServiceDef = ServiceDef {
     target_prefix: Some("Sightline_20261126"),
     query_compatible: false,
     global_region: None,
-    operations: &[OperationDef::rpc(
-        "ExecuteQuery",
-        "sightline:ExecuteQuery",
-        true,
-        any_resource,
-    )],
+    operations: &[
+        OperationDef::rpc("ExecuteQuery", "sightline:ExecuteQuery", true, any_resource),
+        OperationDef::rpc(
+            "GetCheckpoint",
+            "sightline:GetCheckpoint",
+            true,
+            any_resource,
+        ),
+        OperationDef::rpc(
+            "GetInclusionProof",
+            "sightline:GetInclusionProof",
+            true,
+            any_resource,
+        ),
+        OperationDef::rpc(
+            "GetConsistencyProof",
+            "sightline:GetConsistencyProof",
+            true,
+            any_resource,
+        ),
+    ],
 };
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InclusionIn {
+    event_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ConsistencyIn {
+    first_size: u64,
+    /// Default: the current size.
+    second_size: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct NoInput {}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct CheckpointOut {
+    checkpoint: String,
+    verifier_key: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InclusionOut {
+    leaf_index: u64,
+    tree_size: u64,
+    /// Base64 hashes, leaf side first.
+    proof: Vec<String>,
+    /// The record the leaf hashes (its exact bytes as logged).
+    record: String,
+    checkpoint: String,
+    verifier_key: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ConsistencyOut {
+    proof: Vec<String>,
+    checkpoint: String,
+    verifier_key: String,
+}
+
+fn b64(h: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+fn tlog_error(e: sightline_trail::Error) -> ApiError {
+    ApiError::internal(e.to_string())
+}
 
 fn invalid(e: &DeError) -> ApiError {
     ApiError::bad_request("ValidationException", e.to_string())
@@ -53,6 +125,7 @@ struct ExecuteQueryOut {
 
 pub struct QueryService {
     pub lake: Arc<Lake>,
+    pub tlog: Arc<Tlog>,
 }
 
 #[async_trait::async_trait]
@@ -64,9 +137,79 @@ impl Service for QueryService {
     async fn call(
         &self,
         ctx: &CallContext,
-        _op: &'static OperationDef,
+        op: &'static OperationDef,
         input: Value,
     ) -> Result<Value, ApiError> {
+        let (account, region) = (&ctx.scope.account_id, &ctx.scope.region);
+        match op.name {
+            "GetCheckpoint" => {
+                return typed(input, invalid, |_: NoInput| async move {
+                    let c = self
+                        .tlog
+                        .checkpoint(account, region)
+                        .await
+                        .map_err(tlog_error)?;
+                    Ok(CheckpointOut {
+                        checkpoint: c.note,
+                        verifier_key: self.tlog.verifier_key(),
+                    })
+                })
+                .await;
+            }
+            "GetInclusionProof" => {
+                return typed(input, invalid, |r: InclusionIn| async move {
+                    let p = self
+                        .tlog
+                        .prove_inclusion(account, region, &r.event_id)
+                        .await
+                        .map_err(tlog_error)?
+                        .ok_or_else(|| {
+                            ApiError::new(
+                                404,
+                                "ResourceNotFoundException",
+                                format!(
+                                    "Event {} is not in the transparency log of {account} in {region} (yet: records are sequenced within seconds)",
+                                    r.event_id
+                                ),
+                            )
+                        })?;
+                    Ok(InclusionOut {
+                        leaf_index: p.index,
+                        tree_size: p.size,
+                        proof: p.proof.iter().map(|h| b64(h)).collect(),
+                        record: p.record,
+                        checkpoint: p.checkpoint,
+                        verifier_key: self.tlog.verifier_key(),
+                    })
+                })
+                .await;
+            }
+            "GetConsistencyProof" => {
+                return typed(input, invalid, |r: ConsistencyIn| async move {
+                    let p = self
+                        .tlog
+                        .prove_consistency(account, region, r.first_size, r.second_size)
+                        .await
+                        .map_err(tlog_error)?
+                        .ok_or_else(|| {
+                            ApiError::bad_request(
+                                "ValidationException",
+                                format!(
+                                    "FirstSize {} and SecondSize {:?} must satisfy FirstSize <= SecondSize <= the size of the log of {account} in {region}",
+                                    r.first_size, r.second_size
+                                ),
+                            )
+                        })?;
+                    Ok(ConsistencyOut {
+                        proof: p.proof.iter().map(|h| b64(h)).collect(),
+                        checkpoint: p.checkpoint,
+                        verifier_key: self.tlog.verifier_key(),
+                    })
+                })
+                .await;
+            }
+            _ => {}
+        }
         typed(input, invalid, |r: ExecuteQueryIn| async move {
             let out = self
                 .lake

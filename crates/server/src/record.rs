@@ -35,6 +35,12 @@ pub fn redact(v: &mut J) {
 
 pub fn user_identity(caller: &Caller) -> J {
     let mut m = Map::new();
+    if caller.is_service() {
+        // An AWS service acting on its own is named by what invoked the call.
+        m.insert("type".into(), J::String(caller.kind.as_str().into()));
+        m.insert("invokedBy".into(), J::String(caller.arn.clone()));
+        return J::Object(m);
+    }
     m.insert("type".into(), J::String(caller.kind.as_str().into()));
     m.insert("principalId".into(), J::String(caller.principal_id.clone()));
     m.insert("arn".into(), J::String(caller.identity_arn.clone()));

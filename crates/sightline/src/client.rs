@@ -124,13 +124,14 @@ pub struct Answer {
     pub body: serde_json::Value,
 }
 
-/// POSTs one awsJson1_1 operation, signed with SigV4 for `service`.
-pub async fn call_json(
-    p: &Profile,
-    service: &str,
-    target: &str,
-    body: &serde_json::Value,
-) -> Result<Answer> {
+/// Where a request goes: host for the connection and the `Host` header value.
+struct Target {
+    host: String,
+    port: u16,
+    authority: String,
+}
+
+fn target(p: &Profile) -> Result<Target> {
     let url: http::Uri = p
         .endpoint
         .parse()
@@ -144,17 +145,38 @@ pub async fn call_json(
         Some(port) => format!("{host}:{port}"),
         None => host.clone(),
     };
-    let payload = serde_json::to_vec(body)?;
-    let mut headers = http::HeaderMap::new();
-    headers.insert("host", authority.parse()?);
-    headers.insert("content-type", "application/x-amz-json-1.1".parse()?);
-    headers.insert("x-amz-target", target.parse()?);
-    headers.insert(
-        "user-agent",
-        concat!("sightline-cli/", env!("CARGO_PKG_VERSION")).parse()?,
-    );
-    if let Some(t) = &p.session_token {
-        headers.insert("x-amz-security-token", t.parse()?);
+    Ok(Target {
+        host,
+        port,
+        authority,
+    })
+}
+
+/// A request before signing.
+struct Outgoing<'a> {
+    method: http::Method,
+    path: &'a str,
+    query: &'a str,
+    headers: http::HeaderMap,
+    payload: Vec<u8>,
+}
+
+/// Signs the request with SigV4 for `service` and sends it on a new connection.
+async fn send(
+    p: &Profile,
+    t: &Target,
+    service: &str,
+    o: Outgoing<'_>,
+) -> Result<(u16, http::HeaderMap, Bytes)> {
+    let Outgoing {
+        method,
+        path,
+        query,
+        mut headers,
+        payload,
+    } = o;
+    if let Some(tok) = &p.session_token {
+        headers.insert("x-amz-security-token", tok.parse()?);
     }
     let now = chrono::Utc::now();
     let cred = Credential {
@@ -164,22 +186,27 @@ pub async fn call_json(
         service: service.to_owned(),
     };
     sigv4::sign(
-        &http::Method::POST,
-        "/",
-        "",
+        &method,
+        path,
+        query,
         &mut headers,
         &payload,
         &cred,
         &p.secret,
         now,
     );
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+    let stream = tokio::net::TcpStream::connect((t.host.as_str(), t.port))
         .await
         .with_context(|| format!("cannot reach {}", p.endpoint))?;
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let mut req = http::Request::builder().method("POST").uri("/");
+    let uri = if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    };
+    let mut req = http::Request::builder().method(method).uri(uri);
     for (k, v) in headers.iter() {
         req = req.header(k, v);
     }
@@ -187,7 +214,61 @@ pub async fn call_json(
         .send_request(req.body(Full::new(Bytes::from(payload)))?)
         .await?;
     let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
     let bytes = resp.into_body().collect().await?.to_bytes();
+    Ok((status, headers, bytes))
+}
+
+/// POSTs one awsJson1_1 operation, signed with SigV4 for `service`.
+pub async fn call_json(
+    p: &Profile,
+    service: &str,
+    target_header: &str,
+    body: &serde_json::Value,
+) -> Result<Answer> {
+    let t = target(p)?;
+    let mut headers = http::HeaderMap::new();
+    headers.insert("host", t.authority.parse()?);
+    headers.insert("content-type", "application/x-amz-json-1.1".parse()?);
+    headers.insert("x-amz-target", target_header.parse()?);
+    headers.insert(
+        "user-agent",
+        concat!("sightline-cli/", env!("CARGO_PKG_VERSION")).parse()?,
+    );
+    let payload = serde_json::to_vec(body)?;
+    let out = Outgoing {
+        method: http::Method::POST,
+        path: "/",
+        query: "",
+        headers,
+        payload,
+    };
+    let (status, _, bytes) = send(p, &t, service, out).await?;
     let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
     Ok(Answer { status, body })
+}
+
+/// A signed GET (S3 reads), answered with status, headers and body.
+pub async fn get(
+    p: &Profile,
+    service: &str,
+    path: &str,
+    query: &str,
+) -> Result<(u16, http::HeaderMap, Bytes)> {
+    let t = target(p)?;
+    let mut headers = http::HeaderMap::new();
+    headers.insert("host", t.authority.parse()?);
+    // The hash of the empty body, which S3 wants stated.
+    headers.insert(
+        "x-amz-content-sha256",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".parse()?,
+    );
+    let out = Outgoing {
+        method: http::Method::GET,
+        path,
+        query,
+        headers,
+        payload: Vec::new(),
+    };
+    send(p, &t, service, out).await
 }

@@ -2,6 +2,7 @@
 
 mod client;
 mod query;
+mod trail;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +31,20 @@ enum Command {
     Server(ServerArgs),
     /// Run SQL over your account's datasets (audit_events, …) on the server.
     Query(QueryArgs),
+    /// Check a trail's evidence: digests, log files and the transparency log.
+    #[command(subcommand)]
+    Trail(TrailCommand),
+}
+
+#[derive(Subcommand)]
+enum TrailCommand {
+    /// Validate a trail's digest chain and log files (live, or a copied bucket with
+    /// --bucket-dir), and/or the transparency log against a saved --checkpoint.
+    /// Exits 0 only when everything is valid.
+    Verify(trail::VerifyArgs),
+    /// Fetch and verify the inclusion proof of one audit record against a signed
+    /// checkpoint. Exits 0 only when it verifies.
+    Prove(trail::ProveArgs),
 }
 
 #[derive(clap::Args)]
@@ -85,6 +100,30 @@ struct ServerArgs {
     /// so a copy of the data alone cannot decrypt anything.
     #[arg(long)]
     kms_master_key_file: Option<PathBuf>,
+    /// How often trails deliver log files: `5m`, `30s`, `2s`, `500ms`.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    trail_delivery_interval: std::time::Duration,
+    /// How often trails deliver signed digest files: `1h`, `6s`.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    trail_digest_interval: std::time::Duration,
+}
+
+/// `500ms`, `2s`, `5m`, `1h` (a bare number is seconds).
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 2s, 5m or 1h"))?;
+    let secs = |k: u64| std::time::Duration::from_secs(n.saturating_mul(k));
+    match unit {
+        "ms" => Ok(std::time::Duration::from_millis(n)),
+        "" | "s" => Ok(secs(1)),
+        "m" => Ok(secs(60)),
+        "h" => Ok(secs(3600)),
+        other => Err(format!("unknown unit {other:?}: use ms, s, m or h")),
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -104,6 +143,25 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Trail(t) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let outcome = rt.block_on(async move {
+                match t {
+                    TrailCommand::Verify(a) => trail::verify(a).await,
+                    TrailCommand::Prove(a) => trail::prove(a).await,
+                }
+            });
+            match outcome {
+                Ok(true) => Ok(()),
+                Ok(false) => std::process::exit(1),
+                Err(e) => {
+                    eprintln!("{e:#}");
+                    std::process::exit(2);
+                }
+            }
+        }
         Command::Server(a) => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -121,6 +179,8 @@ fn main() -> anyhow::Result<()> {
                     lake_store: a.lake_store,
                     lake_retention_days: a.lake_retention_days,
                     kms_master_key_file: a.kms_master_key_file,
+                    trail_delivery_interval: a.trail_delivery_interval,
+                    trail_digest_interval: a.trail_digest_interval,
                 })
                 .await?;
                 let stop = running.shutdown_handle();

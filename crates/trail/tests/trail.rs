@@ -190,3 +190,74 @@ async fn pages_are_newest_first_across_segments_and_buffer() {
         );
     }
 }
+
+// ------------------------------------------------------------------ file formats
+
+mod formats {
+    use chrono::{TimeZone, Utc};
+    use proptest::prelude::*;
+    use sightline_trail::digest::{
+        digest_key, digest_key_time, gunzip, gzip, log_file_body, log_file_key, sha256_hex,
+        string_to_sign,
+    };
+    use sightline_trail::verify::gunzip_sha256;
+
+    #[test]
+    fn keys_are_cloudtrails() {
+        let t = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        assert_eq!(
+            log_file_key(
+                Some("org/audit"),
+                "123456789012",
+                "eu-west-1",
+                &t,
+                "ABCDEFGHIJKLMNOP"
+            ),
+            "org/audit/AWSLogs/123456789012/CloudTrail/eu-west-1/2026/01/02/123456789012_CloudTrail_eu-west-1_20260102T0304Z_ABCDEFGHIJKLMNOP.json.gz"
+        );
+        let k = digest_key(None, "123456789012", "eu-west-1", "main", "us-east-1", &t);
+        assert_eq!(
+            k,
+            "AWSLogs/123456789012/CloudTrail-Digest/eu-west-1/2026/01/02/123456789012_CloudTrail-Digest_eu-west-1_main_us-east-1_20260102T030405Z.json.gz"
+        );
+        // The CLI reads the time from the key's last 24 characters.
+        assert_eq!(&k[k.len() - 24..k.len() - 8], "20260102T030405Z");
+        assert_eq!(digest_key_time(&k), Some(t));
+    }
+
+    #[test]
+    fn string_to_sign_is_the_clis() {
+        let s = string_to_sign("2026-01-02T03:04:05Z", "b", "k.json.gz", b"{}", None);
+        assert_eq!(
+            s,
+            format!(
+                "2026-01-02T03:04:05Z\nb/k.json.gz\n{}\nnull",
+                sha256_hex(b"{}")
+            )
+        );
+        let s = string_to_sign("t", "b", "k", b"", Some("abcd"));
+        assert!(s.ends_with("\nabcd"));
+    }
+
+    proptest! {
+        #[test]
+        fn log_files_round_trip(records in proptest::collection::vec("[a-z0-9 ]{0,40}", 0..20)) {
+            let json: Vec<String> = records.iter().map(|r| serde_json::json!({"r": r}).to_string()).collect();
+            let body = log_file_body(json.iter().map(String::as_str));
+            let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            prop_assert_eq!(parsed["Records"].as_array().unwrap().len(), records.len());
+            let gz = gzip(&body).unwrap();
+            prop_assert_eq!(gunzip(&gz).unwrap(), body.clone());
+            let (hash, n) = gunzip_sha256(&gz).unwrap();
+            prop_assert_eq!(hash, sha256_hex(&body));
+            prop_assert_eq!(n, body.len() as u64);
+        }
+
+        #[test]
+        fn digest_key_times_round_trip(secs in 0i64..4_000_000_000) {
+            let t = Utc.timestamp_opt(secs, 0).unwrap();
+            let k = digest_key(Some("p"), "123456789012", "us-east-1", "t-1", "us-east-1", &t);
+            prop_assert_eq!(digest_key_time(&k), Some(t));
+        }
+    }
+}

@@ -316,7 +316,12 @@ impl Identity {
                 Outcome::ImplicitDeny
             };
         }
-        let policies = self.identity_policies(caller);
+        // A service principal has no identity policies: resource policies alone decide.
+        let policies = if caller.is_service() {
+            Vec::new()
+        } else {
+            self.identity_policies(caller)
+        };
         let refs: Vec<&Policy> = policies.iter().map(|p| p.as_ref()).collect();
         match resource_policy {
             Some(rp) if rp.kind != ResourcePolicyKind::Resource => {
@@ -334,6 +339,13 @@ impl Identity {
 
 /// The principal as policies see it: every ARN it may be named by.
 pub fn policy_principal(caller: &Caller) -> Principal {
+    if caller.is_service() {
+        return Principal {
+            account: String::new(),
+            arns: Vec::new(),
+            service: Some(caller.arn.clone()),
+        };
+    }
     let mut arns = vec![caller.identity_arn.clone()];
     if caller.arn != caller.identity_arn {
         arns.push(caller.arn.clone());

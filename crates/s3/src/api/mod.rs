@@ -283,6 +283,7 @@ fn key_request(ctx: &CallContext) -> KeyRequest<'_> {
         source_ip: &ctx.source_ip,
         secure_transport: ctx.secure_transport,
         via_service: format!("s3.{}.amazonaws.com", ctx.scope.region),
+        source_arn: None,
     }
 }
 
@@ -443,6 +444,7 @@ impl S3Service {
                             retention: input::lock_headers(&i)?,
                             legal_hold: i.header("x-amz-object-lock-legal-hold") == Some("ON"),
                             sse: input::sse(&i)?,
+                            kms_context: Default::default(),
                         },
                     )
                     .await?;

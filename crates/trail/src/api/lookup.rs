@@ -1,33 +1,13 @@
-//! CloudTrail over awsJson1_1: the event history (LookupEvents).
+//! LookupEvents: the event history's wire shapes and their mapping onto the lake query.
 
 use crate::Error;
 use crate::engine::Trail;
 use crate::model::{Attribute, Lookup};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use sightline_wire::{
-    ApiError, CallContext, DeError, OperationDef, Protocol, Service, ServiceDef, Timestamp, Value,
-    any_resource, typed,
-};
-use std::sync::Arc;
+use sightline_wire::{ApiError, CallContext, DeError, Timestamp, Value, typed};
 
-pub static CLOUDTRAIL: ServiceDef = ServiceDef {
-    signing_name: "cloudtrail",
-    endpoint_prefix: "cloudtrail",
-    protocols: &[Protocol::AwsJson1_1],
-    xml_namespace: "",
-    target_prefix: Some("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"),
-    query_compatible: false,
-    global_region: None,
-    operations: &[OperationDef::rpc(
-        "LookupEvents",
-        "cloudtrail:LookupEvents",
-        true,
-        any_resource,
-    )],
-};
-
-fn invalid(e: &DeError) -> ApiError {
+pub(super) fn invalid(e: &DeError) -> ApiError {
     let message = match e {
         DeError::Missing(p) => format!("{p} is required"),
         DeError::Invalid { path, message } => format!("Invalid value for {path}: {message}"),
@@ -184,38 +164,20 @@ fn event_out(record: String) -> EventOut {
     }
 }
 
-pub struct CloudTrail {
-    pub trail: Arc<Trail>,
-}
-
-#[async_trait::async_trait]
-impl Service for CloudTrail {
-    fn def(&self) -> &'static ServiceDef {
-        &CLOUDTRAIL
-    }
-
-    async fn call(
-        &self,
-        ctx: &CallContext,
-        op: &'static OperationDef,
-        input: Value,
-    ) -> Result<Value, ApiError> {
-        match op.name {
-            "LookupEvents" => {
-                typed(input, invalid, |r: LookupEventsIn| async move {
-                    let q = lookup_from(&r)?;
-                    let page = self
-                        .trail
-                        .lookup(&ctx.scope, &q, r.next_token.as_deref())
-                        .await?;
-                    Ok(LookupEventsOut {
-                        events: page.records.into_iter().map(event_out).collect(),
-                        next_token: page.next,
-                    })
-                })
-                .await
-            }
-            other => Err(self.def().undispatched(other)),
-        }
-    }
+pub(super) async fn lookup_events(
+    trail: &Trail,
+    ctx: &CallContext,
+    input: Value,
+) -> Result<Value, ApiError> {
+    typed(input, invalid, |r: LookupEventsIn| async move {
+        let q = lookup_from(&r)?;
+        let page = trail
+            .lookup(&ctx.scope, &q, r.next_token.as_deref())
+            .await?;
+        Ok(LookupEventsOut {
+            events: page.records.into_iter().map(event_out).collect(),
+            next_token: page.next,
+        })
+    })
+    .await
 }
