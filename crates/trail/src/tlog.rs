@@ -29,6 +29,9 @@ use std::sync::Arc;
 
 const ENTRY: u64 = 24;
 const ROUND: usize = 20_000;
+/// Records are read a time window at a time, so catching up on a long history costs
+/// passes over one window's keys rather than over everything after the last leaf.
+const WINDOW_MS: i64 = 10_000;
 pub const KEY_NAME: &str = "sightline.local/audit";
 const KEY_LABEL: &str = "tlog-checkpoint-key";
 
@@ -63,6 +66,9 @@ struct ScopeLog {
     events: std::fs::File,
     /// Where sequencing resumes: the last leaf's (time ms, event id).
     last: Option<(i64, [u8; 16])>,
+    /// Every record timed before this (ms) is in the tree (in memory: a restart scans
+    /// again from the last leaf).
+    scanned: i64,
     checkpoint: Option<String>,
 }
 
@@ -96,6 +102,7 @@ impl ScopeLog {
         Ok(ScopeLog {
             store,
             events,
+            scanned: last.map_or(0, |(t, _)| t),
             last,
             checkpoint,
         })
@@ -259,11 +266,23 @@ impl Tlog {
         let mut appended = 0u64;
         loop {
             let upper = self.clock.settled().timestamp_millis();
-            let last = self.with_log(account, region, |l| Ok(l.last)).await?;
-            let from = last.map_or(0, |(t, _)| t);
+            let (last, scanned) = self
+                .with_log(account, region, |l| Ok((l.last, l.scanned)))
+                .await?;
+            let mut from = scanned;
+            if last.is_none() && from == 0 {
+                // A new log starts at the scope's first record.
+                let first =
+                    read_after(&self.lake, account, Some(region), None, 0, upper, 1).await?;
+                match first.first() {
+                    Some(r) => from = r.time_ms,
+                    None => break,
+                }
+            }
             if from >= upper {
                 break;
             }
+            let hi = upper.min(from.saturating_add(WINDOW_MS));
             let cursor = last.map(|(t, id)| Cursor {
                 time_ms: t,
                 // Event ids are lower-case hyphenated UUIDs: text and byte orders agree.
@@ -275,18 +294,27 @@ impl Tlog {
                 Some(region),
                 cursor.as_ref(),
                 from,
-                upper,
+                hi,
                 ROUND,
             )
             .await?
             .into_iter()
             .map(|r| (r.time_ms, r.event_id, leaf_hash(r.record.as_bytes())))
             .collect();
+            let full = rows.len() == ROUND;
             if rows.is_empty() {
-                break;
+                // Nothing (more) in this window: the next one.
+                self.with_log(account, region, |l| {
+                    l.scanned = hi;
+                    Ok(())
+                })
+                .await?;
+                if hi >= upper {
+                    break;
+                }
+                continue;
             }
             let n = rows.len() as u64;
-            let full = rows.len() == ROUND;
             let appended_now = self
                 .with_log(account, region, |l| {
                     let mut buf = Vec::with_capacity(rows.len() * ENTRY as usize);
@@ -301,6 +329,8 @@ impl Tlog {
                     l.store.sync().map_err(merkle)?;
                     if let Some((t, id, _)) = rows.last() {
                         l.last = Some((*t, event_key(id)));
+                        // A short round read the window to its end.
+                        l.scanned = if full { *t } else { hi };
                     }
                     let note = self.sign(l, account, region)?;
                     Ok(note)
@@ -322,7 +352,7 @@ impl Tlog {
                 note.as_bytes(),
             )?;
             appended += n;
-            if !full {
+            if !full && hi >= upper {
                 break;
             }
         }
