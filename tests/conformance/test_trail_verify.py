@@ -262,7 +262,7 @@ def test_prove_and_consistency_of_the_transparency_log(srv, tmp_path):
 
 def test_a_rewritten_transparency_log_fails_consistency(tmp_path):
     base = tmp_path / "srv"
-    s = SightlineServer(base / "data", base / "logs")
+    s = SightlineServer(base / "data", base / "logs", ["--tlog-interval", "1s"])
     s.start()
     try:
         sts = s.client("sts")

@@ -53,7 +53,8 @@ def trail_server(tmp_path_factory, name: str, digest_interval: str):
     s = SightlineServer(
         base / "data",
         base / "logs",
-        ["--trail-delivery-interval", "1s", "--trail-digest-interval", digest_interval],
+        ["--trail-delivery-interval", "1s", "--trail-digest-interval", digest_interval,
+         "--tlog-interval", "1s"],
     )
     s.start()
     yield s

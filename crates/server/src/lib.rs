@@ -70,6 +70,9 @@ pub struct Config {
     pub trail_delivery_interval: std::time::Duration,
     /// How often trails deliver digest files (CloudTrail: hourly).
     pub trail_digest_interval: std::time::Duration,
+    /// How often new audit records are appended to the transparency log and a
+    /// checkpoint is signed.
+    pub tlog_interval: std::time::Duration,
 }
 
 impl Default for Config {
@@ -88,6 +91,7 @@ impl Default for Config {
             kms_master_key_file: None,
             trail_delivery_interval: std::time::Duration::from_secs(300),
             trail_digest_interval: std::time::Duration::from_secs(3600),
+            tlog_interval: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -229,7 +233,12 @@ pub async fn start(config: Config) -> Result<Running> {
     let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
     let maintenance = lake.spawn_maintenance(shutdown_rx.clone());
     let delivery = trails.spawn(shutdown_rx.clone());
-    let sequencer = tlog.spawn(shutdown_rx.clone());
+    let sequencer = tlog.spawn(
+        config
+            .tlog_interval
+            .max(std::time::Duration::from_millis(100)),
+        shutdown_rx.clone(),
+    );
     tracing::info!(endpoint = %endpoint, data_dir = %data_dir.display(), account = %management, "server started");
     println!(
         "sightline listening on {endpoint}\nexport AWS_ENDPOINT_URL={endpoint} AWS_SHARED_CREDENTIALS_FILE={} AWS_CONFIG_FILE={}",

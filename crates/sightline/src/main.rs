@@ -106,6 +106,10 @@ struct ServerArgs {
     /// How often trails deliver signed digest files: `1h`, `6s`.
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     trail_digest_interval: std::time::Duration,
+    /// How often new audit records enter the transparency log and a checkpoint is
+    /// signed: `5s`, `1s`.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    tlog_interval: std::time::Duration,
 }
 
 /// `500ms`, `2s`, `5m`, `1h` (a bare number is seconds).
@@ -181,6 +185,7 @@ fn main() -> anyhow::Result<()> {
                     kms_master_key_file: a.kms_master_key_file,
                     trail_delivery_interval: a.trail_delivery_interval,
                     trail_digest_interval: a.trail_digest_interval,
+                    tlog_interval: a.tlog_interval,
                 })
                 .await?;
                 let stop = running.shutdown_handle();

@@ -231,14 +231,16 @@ impl Tlog {
         f(log)
     }
 
-    /// Sequences records until `shutdown`, once a second.
+    /// Sequences records every `interval` until `shutdown`. Each round syncs the tree's
+    /// files, so a longer interval costs the audit WAL's fsyncs less.
     pub fn spawn(
         self: &Arc<Self>,
+        interval: std::time::Duration,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
