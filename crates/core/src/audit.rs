@@ -50,7 +50,10 @@ impl AuditClock {
         }
     }
 
-    fn begin(&self, ms: i64) -> Inflight<'_> {
+    /// Marks a record timed `ms` as being made until the guard drops: a request takes
+    /// its record's time when it arrives and writes the record when it is done, so it
+    /// holds this for the whole call and readers never pass over a slow call's record.
+    pub fn begin(&self, ms: i64) -> Inflight<'_> {
         if let Ok(mut m) = self.inflight.lock() {
             *m.entry(ms).or_default() += 1;
         }
@@ -59,7 +62,7 @@ impl AuditClock {
 }
 
 /// Ends an in-flight write when dropped, also when the writing future is cancelled.
-struct Inflight<'a> {
+pub struct Inflight<'a> {
     clock: &'a AuditClock,
     ms: i64,
 }
@@ -93,5 +96,30 @@ impl AuditSink for ClockedSink {
     ) -> Result<()> {
         let _inflight = self.clock.begin(time.timestamp_millis());
         self.inner.record(scope, time, record).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settled_waits_for_records_still_being_made() {
+        let clock = AuditClock::new();
+        let before = clock.settled();
+        assert!(before <= Utc::now() - SETTLE);
+        // A slow call timed ten seconds ago holds the clock back until it is recorded.
+        let t = (Utc::now() - chrono::TimeDelta::seconds(10)).timestamp_millis();
+        let guard = clock.begin(t);
+        let nested = clock.begin(t);
+        assert_eq!(clock.settled().timestamp_millis(), t);
+        drop(guard);
+        assert_eq!(
+            clock.settled().timestamp_millis(),
+            t,
+            "one of two still open"
+        );
+        drop(nested);
+        assert!(clock.settled() >= before);
     }
 }

@@ -152,6 +152,7 @@ pub async fn start(config: Config) -> Result<Running> {
     // Readers of the trail (delivery) read up to the clock's settled time, so no record
     // still being written is skipped.
     let clock = Arc::new(sightline_core::AuditClock::new());
+    let request_clock = clock.clone();
     let audit = Arc::new(sightline_core::ClockedSink {
         inner: Arc::new(sightline_lake::sink::LakeAuditSink(lake.clone())),
         clock: clock.clone(),
@@ -224,7 +225,13 @@ pub async fn start(config: Config) -> Result<Running> {
         trail,
         trails: trails.clone(),
     }));
-    let state = Arc::new(AppState::new(services, identity, audit, management.clone()));
+    let state = Arc::new(AppState::new(
+        services,
+        identity,
+        audit,
+        request_clock,
+        management.clone(),
+    ));
 
     let listener = TcpListener::bind(config.listen).await?;
     let local_addr = listener.local_addr()?;

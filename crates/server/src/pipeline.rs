@@ -84,6 +84,9 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
     let shape = classify(&req);
     let user_agent = header(inc.headers, "user-agent").unwrap_or("").to_owned();
     let now = Utc::now();
+    // The record is timed now but written after the call: readers of the trail must
+    // wait for it however long the call takes.
+    let _inflight = state.clock.begin(now.timestamp_millis());
 
     let auth = match sigv4::parse(&req) {
         Ok(Some(a)) => a,

@@ -13,6 +13,8 @@ pub struct AppState {
     pub services: HashMap<&'static str, Arc<dyn Service>>,
     pub identity: Arc<Identity>,
     pub audit: Arc<dyn AuditSink>,
+    /// Which record times are still being made (held by each request for its call).
+    pub clock: Arc<sightline_core::AuditClock>,
     pub management_account: String,
     /// Derived keys per (key id, date, region, service): four HMACs saved per request.
     key_cache: RwLock<HashMap<ScopeKey, (String, [u8; 32])>>,
@@ -28,6 +30,7 @@ impl AppState {
         services: Vec<Arc<dyn Service>>,
         identity: Arc<Identity>,
         audit: Arc<dyn AuditSink>,
+        clock: Arc<sightline_core::AuditClock>,
         management_account: String,
     ) -> AppState {
         let services = services
@@ -38,6 +41,7 @@ impl AppState {
             services,
             identity,
             audit,
+            clock,
             management_account,
             key_cache: RwLock::new(HashMap::new()),
         }
