@@ -511,3 +511,44 @@ def test_encrypted_trail_into_a_locked_bucket(srv, account):
 
     retry_until(recovered, timeout=20, interval=0.5)
     ct.stop_logging(Name=name)
+
+
+def test_s3_object_calls_are_data_events_delivered_only_when_selected(srv, account):
+    s3 = srv.client("s3")
+    ct, name, arn, bucket = start_trail(srv, s3, account)
+    data_bucket = unique("data")
+    s3.create_bucket(Bucket=data_bucket)
+    s3.put_object(Bucket=data_bucket, Key="before-selector", Body=b"x")
+
+    def management_delivered():
+        recs = delivered_records(s3, bucket, account)
+        assert any(r["eventName"] == "CreateBucket" and data_bucket in json.dumps(r["requestParameters"])
+                   for r in recs)
+        return recs
+
+    recs = retry_until(management_delivered, timeout=20, interval=0.5)
+    # Default selectors: management events only.
+    assert not any(r["eventName"] == "PutObject" and data_bucket in json.dumps(r["requestParameters"])
+                   for r in recs)
+    ct.put_event_selectors(TrailName=name, EventSelectors=[{
+        "ReadWriteType": "WriteOnly", "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{data_bucket}/"]}],
+    }])
+    s3.put_object(Bucket=data_bucket, Key="after-selector", Body=b"y")
+    s3.get_object(Bucket=data_bucket, Key="after-selector")  # a read: not selected
+
+    def data_delivered():
+        recs = delivered_records(s3, bucket, account)
+        puts = [r for r in recs if r["eventName"] == "PutObject"
+                and "after-selector" in json.dumps(r["requestParameters"])]
+        assert puts, [r["eventName"] for r in recs]
+        return recs, puts[0]
+
+    recs, put = retry_until(data_delivered, timeout=20, interval=0.5)
+    assert put["eventCategory"] == "Data" and put["managementEvent"] is False
+    assert not any(r["eventName"] == "GetObject" and data_bucket in json.dumps(r.get("requestParameters"))
+                   for r in recs)
+    # Event history shows management events only.
+    lookup = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "PutObject"}])
+    assert lookup["Events"] == []
+    ct.stop_logging(Name=name)

@@ -115,6 +115,7 @@ pub fn build(p: RecordParts<'_>) -> J {
     m.insert("eventVersion".into(), J::String("1.11".into()));
     m.insert("userIdentity".into(), p.user_identity);
     m.insert("eventTime".into(), J::String(format_audit(&p.time)));
+    let data = sightline_lake::datasets::audit::is_data_event(&p.event_source, p.event_name);
     m.insert("eventSource".into(), J::String(p.event_source));
     m.insert("eventName".into(), J::String(p.event_name.to_owned()));
     m.insert("awsRegion".into(), J::String(p.region.to_owned()));
@@ -148,12 +149,15 @@ pub fn build(p: RecordParts<'_>) -> J {
         m.insert("resources".into(), J::Array(resources));
     }
     m.insert("eventType".into(), J::String("AwsApiCall".into()));
-    m.insert("managementEvent".into(), J::Bool(true));
+    m.insert("managementEvent".into(), J::Bool(!data));
     m.insert(
         "recipientAccountId".into(),
         J::String(p.recipient_account.to_owned()),
     );
-    m.insert("eventCategory".into(), J::String("Management".into()));
+    m.insert(
+        "eventCategory".into(),
+        J::String(if data { "Data" } else { "Management" }.into()),
+    );
     if p.tls {
         m.insert(
             "tlsDetails".into(),

@@ -86,9 +86,16 @@ impl Trail {
                 to,
             )
             .await?;
+        // Event history holds management events only, as on CloudTrail.
+        let data_events: Vec<Expr> = audit::S3_DATA_EVENTS.iter().map(|n| lit(*n)).collect();
         let mut filter = col("event_time")
             .gt_eq(ts(from))
-            .and(col("event_time").lt_eq(ts(to)));
+            .and(col("event_time").lt_eq(ts(to)))
+            .and(
+                col("event_source")
+                    .not_eq(lit("s3.amazonaws.com"))
+                    .or(col("event_name").in_list(data_events, true)),
+            );
         if let Some(a) = &q.attribute {
             filter = filter.and(attribute_filter(a));
         }

@@ -100,6 +100,25 @@ fn user_name(r: &J) -> Option<&str> {
     }
 }
 
+/// S3's object-level operations: CloudTrail's data events (`eventCategory` `Data`),
+/// which trails deliver only when a data resource selector asks for them and event
+/// history (LookupEvents) does not show.
+pub const S3_DATA_EVENTS: &[&str] = &[
+    "GetObject",
+    "HeadObject",
+    "PutObject",
+    "DeleteObject",
+    "DeleteObjects",
+    "GetObjectRetention",
+    "PutObjectRetention",
+    "GetObjectLegalHold",
+    "PutObjectLegalHold",
+];
+
+pub fn is_data_event(event_source: &str, event_name: &str) -> bool {
+    event_source == "s3.amazonaws.com" && S3_DATA_EVENTS.contains(&event_name)
+}
+
 /// A resource's type from its ARN, in CloudFormation naming (`AWS::IAM::User`).
 pub fn resource_type(arn: &str) -> Option<String> {
     let mut parts = arn.splitn(6, ':');
