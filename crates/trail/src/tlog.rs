@@ -28,7 +28,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const ENTRY: u64 = 24;
-const ROUND: usize = 20_000;
+/// Leaves per synced batch: small enough that the upper-level nodes one batch writes
+/// stay within the tail `LogStore::open` checks after a crash.
+const ROUND: usize = 8_192;
 /// Records are read a time window at a time, so catching up on a long history costs
 /// passes over one window's keys rather than over everything after the last leaf.
 const WINDOW_MS: i64 = 10_000;
