@@ -212,6 +212,9 @@ pub async fn run(plan: &Plan, source: &dyn Source, progress: &dyn Progress) -> R
     };
     let horizon = plan.end + Duration::hours(1);
     let mut keys: Vec<(DateTime<Utc>, String)> = Vec::new();
+    // Digests of this trail before the range: files of the range's first minute may be
+    // theirs.
+    let mut older_digests = false;
     let suffix_marker = format!("_{}_{}_", plan.trail_name, plan.home_region);
     for key in listed {
         if !key.contains(&suffix_marker) {
@@ -237,6 +240,9 @@ pub async fn run(plan: &Plan, source: &dyn Source, progress: &dyn Progress) -> R
                 "Digest file\ts3://{bucket}/{key}\tINVALID: not a digest key"
             ));
             continue;
+        }
+        if t < plan.start {
+            older_digests = true;
         }
         if t >= plan.start && t <= horizon {
             keys.push((t, key));
@@ -344,7 +350,15 @@ pub async fn run(plan: &Plan, source: &dyn Source, progress: &dyn Progress) -> R
             }
         }
     }
-    check_unlisted(plan, source, &mut report, &digests, &listed_logs).await;
+    check_unlisted(
+        plan,
+        source,
+        &mut report,
+        &digests,
+        &listed_logs,
+        older_digests,
+    )
+    .await;
     report
 }
 
@@ -561,6 +575,7 @@ async fn check_unlisted(
     report: &mut Report,
     digests: &[Digest],
     listed: &BTreeSet<String>,
+    older_digests: bool,
 ) {
     let valid: Vec<&Digest> = digests.iter().filter(|d| d.valid).collect();
     let (Some(first), Some(last)) = (valid.first(), valid.last()) else {
@@ -578,11 +593,11 @@ async fn check_unlisted(
         return;
     };
     // Log keys carry their delivery minute only. A file of the first minute may belong
-    // to a digest before the range, unless the first digest starts its chain; one of the
+    // to a digest before the range, unless the trail has none before it; one of the
     // last minute may be waiting for the next digest, unless the trail has stopped.
     let minute = |t: DateTime<Utc>| t.format("%Y%m%dT%H%MZ").to_string();
     let (lo, hi) = (minute(from), minute(to));
-    let lo_inclusive = first.doc["previousDigestS3Object"].is_null();
+    let lo_inclusive = !older_digests && first.doc["previousDigestS3Object"].is_null();
     let hi_inclusive = plan.closed;
     let mut unlisted: BTreeMap<String, ()> = BTreeMap::new();
     for k in keys {
