@@ -144,13 +144,13 @@ impl Service for QueryService {
         match op.name {
             "GetCheckpoint" => {
                 return typed(input, invalid, |_: NoInput| async move {
-                    let c = self
+                    let checkpoint = self
                         .tlog
                         .checkpoint(account, region)
                         .await
                         .map_err(tlog_error)?;
                     Ok(CheckpointOut {
-                        checkpoint: c.note,
+                        checkpoint,
                         verifier_key: self.tlog.verifier_key(),
                     })
                 })

@@ -224,14 +224,10 @@ async fn sightline(p: &Profile, op: &str, body: J) -> Result<J> {
     Ok(a.body)
 }
 
-/// A public key's DER from ListPublicKeys' `Value`, which holds the base64 text of the
-/// DER (so it is base64 twice on the wire and in the CLI's output).
+/// A public key's DER from ListPublicKeys' `Value` (a blob: base64 on the wire and in
+/// the AWS CLI's output).
 fn key_der(value: &str) -> Option<Vec<u8>> {
-    let once = B64.decode(value).ok()?;
-    if once.first() == Some(&0x30) {
-        return Some(once);
-    }
-    B64.decode(&once).ok()
+    B64.decode(value).ok()
 }
 
 fn public_keys(list: &J) -> HashMap<String, Vec<u8>> {

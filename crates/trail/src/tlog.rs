@@ -71,7 +71,6 @@ struct ScopeLog {
     /// Every record timed before this (ms) is in the tree (in memory: a restart scans
     /// again from the last leaf).
     scanned: i64,
-    checkpoint: Option<String>,
 }
 
 impl ScopeLog {
@@ -100,13 +99,11 @@ impl ScopeLog {
             id.copy_from_slice(&buf[8..]);
             Some((i64::from_be_bytes(t), id))
         };
-        let checkpoint = std::fs::read_to_string(dir.join("checkpoint")).ok();
         Ok(ScopeLog {
             store,
             events,
             scanned: last.map_or(0, |(t, _)| t),
             last,
-            checkpoint,
         })
     }
 
@@ -141,12 +138,6 @@ pub struct Tlog {
     dir: PathBuf,
     signer: Signer,
     logs: tokio::sync::Mutex<BTreeMap<(String, String), ScopeLog>>,
-}
-
-/// A signed checkpoint and the key that verifies it.
-pub struct SignedCheckpoint {
-    pub note: String,
-    pub size: u64,
 }
 
 pub struct InclusionProof {
@@ -363,7 +354,7 @@ impl Tlog {
         Ok(appended)
     }
 
-    fn sign(&self, l: &mut ScopeLog, account: &str, region: &str) -> Result<String> {
+    fn sign(&self, l: &ScopeLog, account: &str, region: &str) -> Result<String> {
         let size = l.store.size();
         let root = l.store.root_at(size).map_err(merkle)?.unwrap_or_default();
         let note = self.signer.sign(&Checkpoint {
@@ -371,20 +362,13 @@ impl Tlog {
             size,
             root,
         });
-        l.checkpoint = Some(note.clone());
         Ok(note)
     }
 
     /// A checkpoint of the tree as it is now, signed now.
-    pub async fn checkpoint(&self, account: &str, region: &str) -> Result<SignedCheckpoint> {
-        self.with_log(account, region, |l| {
-            let note = self.sign(l, account, region)?;
-            Ok(SignedCheckpoint {
-                note,
-                size: l.store.size(),
-            })
-        })
-        .await
+    pub async fn checkpoint(&self, account: &str, region: &str) -> Result<String> {
+        self.with_log(account, region, |l| self.sign(l, account, region))
+            .await
     }
 
     /// The inclusion proof of an event in the current tree, with the record and a
