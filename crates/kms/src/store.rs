@@ -22,19 +22,12 @@ pub fn migrate(meta: &Meta) -> Result<()> {
     Ok(())
 }
 
-fn load<T: serde::de::DeserializeOwned>(meta: &Meta, table: &str) -> Result<Vec<T>> {
-    meta.bodies(table)?
-        .iter()
-        .map(|b| Ok(serde_json::from_str(b)?))
-        .collect()
-}
-
 pub fn load_keys(meta: &Meta) -> Result<Vec<Key>> {
-    load(meta, "kms_keys")
+    Ok(meta.load_json("kms_keys")?)
 }
 
 pub fn load_aliases(meta: &Meta) -> Result<Vec<Alias>> {
-    load(meta, "kms_aliases")
+    Ok(meta.load_json("kms_aliases")?)
 }
 
 pub fn put_key(meta: &Meta, key: &Key) -> Result<()> {

@@ -60,6 +60,11 @@ pub enum ColumnHint {
     Wide,
 }
 
+/// The `Utf8View` form of a string column, over the same bytes.
+pub(crate) fn view(a: datafusion::arrow::array::StringArray) -> datafusion::arrow::array::ArrayRef {
+    std::sync::Arc::new(datafusion::arrow::array::StringViewArray::from(&a))
+}
+
 pub(crate) fn arrow_err(e: datafusion::arrow::error::ArrowError) -> Error {
     Error::Arrow(e.to_string())
 }

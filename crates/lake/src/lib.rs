@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod datasets;
 pub mod dict_count;
 pub mod newest;
+pub mod purge;
 pub mod query;
 pub mod segment;
 pub mod sink;

@@ -17,6 +17,11 @@ pub enum Error {
         version: usize,
         source: rusqlite::Error,
     },
+    #[error("row of {table}: {source}")]
+    Row {
+        table: String,
+        source: serde_json::Error,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -115,6 +120,19 @@ impl Meta {
             let rows = st.query_map([], |r| r.get::<_, String>(0))?;
             rows.collect()
         })
+    }
+
+    /// Every row of `table`, decoded from its JSON `body`.
+    pub fn load_json<T: serde::de::DeserializeOwned>(&self, table: &str) -> Result<Vec<T>> {
+        self.bodies(table)?
+            .iter()
+            .map(|b| {
+                serde_json::from_str(b).map_err(|source| Error::Row {
+                    table: table.to_owned(),
+                    source,
+                })
+            })
+            .collect()
     }
 
     /// Runs `f` in one transaction, committed only if it returns Ok.

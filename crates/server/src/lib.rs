@@ -39,6 +39,8 @@ pub enum Error {
     S3(#[from] sightline_s3::Error),
     #[error("cloudtrail: {0}")]
     Trail(#[from] sightline_trail::Error),
+    #[error("logs: {0}")]
+    Logs(#[from] sightline_logs::Error),
     #[error("tls: {0}")]
     Tls(String),
     #[error("configuration: {0}")]
@@ -225,6 +227,10 @@ pub async fn start(config: Config) -> Result<Running> {
         trail,
         trails: trails.clone(),
     }));
+    let logs = Arc::new(sightline_logs::Logs::open(meta.clone(), lake.clone())?);
+    services.push(Arc::new(sightline_logs::api::LogsService {
+        logs: logs.clone(),
+    }));
     let state = Arc::new(AppState::new(
         services,
         identity,
@@ -240,6 +246,7 @@ pub async fn start(config: Config) -> Result<Running> {
     let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
     let maintenance = lake.spawn_maintenance(shutdown_rx.clone());
     let delivery = trails.spawn(shutdown_rx.clone());
+    let logs_task = logs.spawn(shutdown_rx.clone());
     let sequencer = tlog.spawn(
         config
             .tlog_interval
@@ -308,6 +315,7 @@ pub async fn start(config: Config) -> Result<Running> {
         let _ = maintenance.await;
         let _ = delivery.await;
         let _ = sequencer.await;
+        let _ = logs_task.await;
         lake.close();
         tracing::info!("server stopped");
         Ok(())

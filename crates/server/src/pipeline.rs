@@ -187,9 +187,14 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
         let op: &'static OperationDef =
             def.operation(&name).ok_or_else(|| (protocol, CommonError::UnknownOperation(name.clone()).to_api_error(protocol)))?;
         read_only = Some(op.read_only);
-        request_parameters = match &input {
-            Value::Map(m) if m.is_empty() => J::Null,
-            v => v.to_audit_json(),
+        request_parameters = match (&input, op.audited_members) {
+            (Value::Map(m), _) if m.is_empty() => J::Null,
+            (Value::Map(m), Some(keep)) => J::Object(
+                keep.iter()
+                    .filter_map(|k| m.get(k).map(|v| ((*k).to_owned(), v.to_audit_json())))
+                    .collect(),
+            ),
+            (v, _) => v.to_audit_json(),
         };
         let rctx = ResourceCtx { partition: "aws", account_id: &account, region: &region, caller_arn: &caller.identity_arn };
         let declared = (op.resources)(&rctx, &input);

@@ -22,15 +22,8 @@ pub fn migrate(meta: &Meta) -> Result<()> {
     Ok(())
 }
 
-fn load<T: serde::de::DeserializeOwned>(meta: &Meta, table: &str) -> Result<Vec<T>> {
-    meta.bodies(table)?
-        .iter()
-        .map(|b| Ok(serde_json::from_str(b)?))
-        .collect()
-}
-
 pub fn load_trails(meta: &Meta) -> Result<Vec<TrailRecord>> {
-    load(meta, "cloudtrail_trails")
+    Ok(meta.load_json("cloudtrail_trails")?)
 }
 
 pub fn put_trail(meta: &Meta, t: &TrailRecord) -> Result<()> {
@@ -50,7 +43,7 @@ pub fn delete_trail(meta: &Meta, arn: &str) -> Result<()> {
 }
 
 pub fn load_signing_keys(meta: &Meta) -> Result<Vec<SigningKey>> {
-    load(meta, "cloudtrail_signing_keys")
+    Ok(meta.load_json("cloudtrail_signing_keys")?)
 }
 
 pub fn put_signing_key(meta: &Meta, k: &SigningKey) -> Result<()> {

@@ -39,6 +39,9 @@ pub struct OperationDef {
     pub http: Option<HttpRoute>,
     /// False only for calls every authenticated principal may make (GetCallerIdentity).
     pub authorize: bool,
+    /// The request members the audit record keeps, when not all of them: a batch of
+    /// log events belongs in the log, not again in the trail's record of the call.
+    pub audited_members: Option<&'static [&'static str]>,
 }
 
 impl OperationDef {
@@ -56,7 +59,14 @@ impl OperationDef {
             resources,
             http: None,
             authorize: true,
+            audited_members: None,
         }
+    }
+
+    /// Keeps only these request members in the call's audit record.
+    pub const fn audit_only(mut self, members: &'static [&'static str]) -> OperationDef {
+        self.audited_members = Some(members);
+        self
     }
 
     /// Marks an operation that needs no permission.

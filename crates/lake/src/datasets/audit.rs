@@ -1,12 +1,11 @@
 //! `audit_events`: one row per CloudTrail record, with the columns LookupEvents and SQL
 //! filter on, and the full record as JSON.
 
-use crate::dataset::{ColumnHint, Dataset, Row, RowRef, arrow_err};
+use crate::dataset::{ColumnHint, Dataset, Row, RowRef, arrow_err, view};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, ListBuilder, StringArray, StringBuilder, StringViewArray,
-    TimestampMillisecondBuilder,
+    ArrayRef, BooleanBuilder, ListBuilder, StringBuilder, TimestampMillisecondBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -71,11 +70,6 @@ fn event_time(record: &J) -> Result<i64> {
     let time = DateTime::parse_from_rfc3339(t)
         .map_err(|_| Error::InvalidRow(format!("invalid eventTime '{t}'")))?;
     Ok(time.with_timezone(&Utc).timestamp_millis())
-}
-
-/// The `Utf8View` form of a string column, over the same bytes.
-fn view(a: StringArray) -> ArrayRef {
-    Arc::new(StringViewArray::from(&a))
 }
 
 fn s<'a>(v: &'a J, path: &[&str]) -> Option<&'a str> {

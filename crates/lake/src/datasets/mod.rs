@@ -1,11 +1,12 @@
 //! The datasets the lake knows.
 
 pub mod audit;
+pub mod logs;
 
 use crate::dataset::Dataset;
 use std::sync::Arc;
 
 /// Every dataset, by name.
 pub fn all() -> Vec<Arc<dyn Dataset>> {
-    vec![Arc::new(audit::AuditEvents)]
+    vec![Arc::new(audit::AuditEvents), Arc::new(logs::LogEvents)]
 }

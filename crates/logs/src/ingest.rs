@@ -1,0 +1,225 @@
+//! PutLogEvents: the batch rules (count, size, order, 24-hour span) refuse a batch
+//! whole; events too new, too old or past retention are refused one by one and
+//! reported; the rest become durable in the lake before the call returns.
+
+use crate::engine::{Logs, key, not_found_group, not_found_stream, now_ms};
+use crate::{Error, Result, names};
+use sightline_core::Scope;
+use sightline_lake::datasets::logs::{self as dataset, LogEvent};
+
+pub const MAX_BATCH_EVENTS: usize = 10_000;
+pub const MAX_BATCH_BYTES: usize = 1_048_576;
+/// Bytes AWS counts for each event beside its message.
+pub const EVENT_OVERHEAD: usize = 26;
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+/// Events more than two hours ahead are refused.
+const MAX_AHEAD_MS: i64 = 2 * HOUR_MS;
+/// Events more than fourteen days old are refused.
+const MAX_AGE_MS: i64 = 14 * DAY_MS;
+
+#[derive(Debug, Clone)]
+pub struct InputEvent {
+    pub timestamp: i64,
+    pub message: String,
+}
+
+/// Which events of a batch were refused, by index, as PutLogEvents reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rejected {
+    pub too_new_start: Option<usize>,
+    pub too_old_end: Option<usize>,
+    pub expired_end: Option<usize>,
+}
+
+impl Rejected {
+    pub fn any(&self) -> bool {
+        self.too_new_start.is_some() || self.too_old_end.is_some() || self.expired_end.is_some()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PutOutcome {
+    pub rejected: Rejected,
+    pub accepted: usize,
+    pub next_token: String,
+}
+
+/// The whole-batch rules, checked before anything is stored.
+pub fn check_batch(events: &[InputEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Err(Error::InvalidParameter(
+            "1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: Member must have length greater than or equal to 1".into(),
+        ));
+    }
+    if events.len() > MAX_BATCH_EVENTS {
+        return Err(Error::InvalidParameter(format!(
+            "1 validation error detected: Value at 'logEvents' failed to satisfy constraint: Member must have length less than or equal to {MAX_BATCH_EVENTS}"
+        )));
+    }
+    let mut size = 0usize;
+    for (i, e) in events.iter().enumerate() {
+        if e.message.is_empty() {
+            return Err(Error::InvalidParameter(format!(
+                "1 validation error detected: Value '' at 'logEvents.{}.member.message' failed to satisfy constraint: Member must have length greater than or equal to 1",
+                i + 1
+            )));
+        }
+        if e.timestamp < 0 {
+            return Err(Error::InvalidParameter(format!(
+                "1 validation error detected: Value '{}' at 'logEvents.{}.member.timestamp' failed to satisfy constraint: Member must have value greater than or equal to 0",
+                e.timestamp,
+                i + 1
+            )));
+        }
+        size += e.message.len() + EVENT_OVERHEAD;
+    }
+    if size > MAX_BATCH_BYTES {
+        return Err(Error::InvalidParameter(format!(
+            "Upload too large: {size} bytes exceeds limit of {MAX_BATCH_BYTES}"
+        )));
+    }
+    if events.windows(2).any(|w| w[1].timestamp < w[0].timestamp) {
+        return Err(Error::InvalidParameter(
+            "Log events in a single PutLogEvents request must be in chronological order.".into(),
+        ));
+    }
+    if let (Some(first), Some(last)) = (events.first(), events.last())
+        && last.timestamp - first.timestamp > DAY_MS
+    {
+        return Err(Error::InvalidParameter(
+            "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Splits a sorted batch into refused ends and the accepted middle.
+pub fn classify(
+    events: &[InputEvent],
+    now: i64,
+    retention_days: Option<u32>,
+) -> (Rejected, std::ops::Range<usize>) {
+    let too_old_before = now - MAX_AGE_MS;
+    let expired_before = retention_days.map(|d| now - i64::from(d) * DAY_MS);
+    let too_new_after = now + MAX_AHEAD_MS;
+    let mut r = Rejected::default();
+    // Sorted by time: refused-as-old events form a prefix, too-new ones a suffix.
+    let old_end = events.partition_point(|e| e.timestamp < too_old_before);
+    if old_end > 0 {
+        r.too_old_end = Some(old_end - 1);
+    }
+    let mut start = old_end;
+    if let Some(exp) = expired_before {
+        let exp_end = events.partition_point(|e| e.timestamp < exp);
+        if exp_end > start {
+            r.expired_end = Some(exp_end - 1);
+            start = exp_end;
+        }
+    }
+    let new_start = events.partition_point(|e| e.timestamp <= too_new_after);
+    if new_start < events.len() {
+        r.too_new_start = Some(new_start);
+    }
+    let end = new_start.max(start);
+    (r, start..end)
+}
+
+/// The sequence token PutLogEvents returns; AWS ignores tokens since 2023, but
+/// clients still read it.
+fn sequence_token(seq: i64) -> String {
+    format!("{:056}", seq.max(0))
+}
+
+impl Logs {
+    pub async fn put_events(
+        &self,
+        scope: &Scope,
+        group: &str,
+        stream: &str,
+        events: Vec<InputEvent>,
+    ) -> Result<PutOutcome> {
+        names::group(group, "logGroupName")?;
+        names::stream(stream, "logStreamName")?;
+        check_batch(&events)?;
+        let (group_id, retention) = {
+            let state = self.state.read();
+            let g = state
+                .groups
+                .get(&key(scope))
+                .and_then(|m| m.get(group))
+                .ok_or_else(not_found_group)?;
+            if !g.streams.contains_key(stream) {
+                return Err(not_found_stream());
+            }
+            (g.info.id.clone(), g.info.retention_days)
+        };
+        let now = now_ms();
+        let (rejected, range) = classify(&events, now, retention);
+        let accepted = &events[range];
+        let first_seq = self.next_seq(accepted.len());
+        if !accepted.is_empty() {
+            let rows = accepted
+                .iter()
+                .zip(first_seq..)
+                .map(|(e, seq)| {
+                    dataset::row(&LogEvent {
+                        timestamp_ms: e.timestamp,
+                        ingestion_ms: now,
+                        seq,
+                        group_id: &group_id,
+                        group,
+                        stream,
+                        message: &e.message,
+                    })
+                })
+                .collect();
+            self.lake.append(dataset::NAME, scope, rows).await?;
+            self.record_ingest(scope, group, &group_id, stream, accepted, now);
+        }
+        Ok(PutOutcome {
+            rejected,
+            accepted: accepted.len(),
+            next_token: sequence_token(first_seq + accepted.len() as i64),
+        })
+    }
+
+    /// Updates the stream's statistics after a durable append. A group deleted (or
+    /// deleted and created again) meanwhile is left alone.
+    fn record_ingest(
+        &self,
+        scope: &Scope,
+        group: &str,
+        group_id: &str,
+        stream: &str,
+        events: &[InputEvent],
+        now: i64,
+    ) {
+        let (Some(first), Some(last)) = (events.first(), events.last()) else {
+            return;
+        };
+        let bytes: u64 = events.iter().map(|e| e.message.len() as u64).sum();
+        let mut state = self.state.write();
+        let Some(g) = state
+            .groups
+            .get_mut(&key(scope))
+            .and_then(|m| m.get_mut(group))
+            .filter(|g| g.info.id == group_id)
+        else {
+            return;
+        };
+        if let Some(s) = g.streams.get_mut(stream) {
+            s.first_event_ms = Some(
+                s.first_event_ms
+                    .map_or(first.timestamp, |f| f.min(first.timestamp)),
+            );
+            s.last_event_ms = Some(
+                s.last_event_ms
+                    .map_or(last.timestamp, |l| l.max(last.timestamp)),
+            );
+            s.last_ingestion_ms = Some(now);
+            s.stored_bytes += bytes;
+            g.dirty.insert(stream.to_owned());
+        }
+    }
+}

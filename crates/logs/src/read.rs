@@ -1,0 +1,338 @@
+//! Reads of log events from the lake: one stream in time order with forward and
+//! backward tokens (GetLogEvents), and a whole group filtered by a pattern
+//! (FilterLogEvents). Events past the group's retention are never returned, whether or
+//! not their storage has been reclaimed yet.
+
+use crate::engine::{Logs, key, not_found_group, not_found_stream, now_ms};
+use crate::udf::PatternUdf;
+use crate::{Error, Result};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{Int64Type, TimestampMillisecondType};
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{Expr, col, lit};
+use sightline_core::Scope;
+use sightline_lake::datasets::logs as dataset;
+use sightline_logfilter::FilterPattern;
+use std::sync::Arc;
+
+/// Responses stop at 1 MB of events, as AWS's do.
+const MAX_RESPONSE_BYTES: usize = 1_048_576;
+pub const MAX_LIMIT: usize = 10_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// An event's position: its timestamp, then its ingestion sequence.
+pub type Position = (i64, i64);
+
+const START: Position = (0, 0);
+const END: Position = (i64::MAX, i64::MAX);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub timestamp: i64,
+    pub seq: i64,
+    pub ingestion: i64,
+    pub stream: String,
+    pub message: String,
+}
+
+impl Event {
+    fn position(&self) -> Position {
+        (self.timestamp, self.seq)
+    }
+
+    /// FilterLogEvents' `eventId`: unique, and ordered like the events.
+    pub fn id(&self) -> String {
+        format!("{:020}{:020}", self.timestamp.max(0), self.seq.max(0))
+    }
+}
+
+pub struct StreamRead<'a> {
+    pub group: &'a str,
+    pub stream: &'a str,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub token: Option<&'a str>,
+    pub limit: Option<usize>,
+    pub from_head: bool,
+}
+
+pub struct StreamPage {
+    pub events: Vec<Event>,
+    pub forward: String,
+    pub backward: String,
+}
+
+pub struct GroupRead<'a> {
+    pub group: &'a str,
+    pub streams: Option<&'a [String]>,
+    pub stream_prefix: Option<&'a str>,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub pattern: Option<&'a str>,
+    pub token: Option<&'a str>,
+    pub limit: Option<usize>,
+}
+
+pub struct GroupPage {
+    pub events: Vec<Event>,
+    pub searched: Vec<(String, bool)>,
+    pub next: Option<String>,
+}
+
+fn ts(ms: i64) -> Expr {
+    lit(ScalarValue::TimestampMillisecond(
+        Some(ms),
+        Some("UTC".into()),
+    ))
+}
+
+fn after(p: Position) -> Expr {
+    col("event_time")
+        .gt(ts(p.0))
+        .or(col("event_time").eq(ts(p.0)).and(col("seq").gt(lit(p.1))))
+}
+
+fn before(p: Position) -> Expr {
+    col("event_time")
+        .lt(ts(p.0))
+        .or(col("event_time").eq(ts(p.0)).and(col("seq").lt(lit(p.1))))
+}
+
+fn encode(p: Position) -> String {
+    format!("{:020}{:020}", p.0.max(0), p.1.max(0))
+}
+
+fn decode(t: &str) -> Option<Position> {
+    if t.len() != 40 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((t[..20].parse().ok()?, t[20..].parse().ok()?))
+}
+
+fn bad_token() -> Error {
+    Error::InvalidParameter("The specified nextToken is invalid.".into())
+}
+
+fn limit(l: Option<usize>) -> Result<usize> {
+    match l {
+        None => Ok(MAX_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(n) => Err(Error::InvalidParameter(format!(
+            "1 validation error detected: Value '{n}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to {MAX_LIMIT}"
+        ))),
+    }
+}
+
+/// Keeps the events that fit in one response.
+fn within_size(events: &mut Vec<Event>) -> bool {
+    let mut size = 0usize;
+    for (i, e) in events.iter().enumerate() {
+        size += e.message.len() + 26;
+        if size > MAX_RESPONSE_BYTES && i > 0 {
+            events.truncate(i);
+            return true;
+        }
+    }
+    false
+}
+
+fn events_of(batches: &[RecordBatch]) -> Vec<Event> {
+    let mut out = Vec::new();
+    for b in batches {
+        let t = b.column(0).as_primitive::<TimestampMillisecondType>();
+        let q = b.column(1).as_primitive::<Int64Type>();
+        let i = b.column(2).as_primitive::<Int64Type>();
+        let s = b.column(3).as_string_view();
+        let m = b.column(4).as_string_view();
+        for r in 0..b.num_rows() {
+            if t.is_null(r) {
+                continue;
+            }
+            out.push(Event {
+                timestamp: t.value(r),
+                seq: q.value(r),
+                ingestion: i.value(r),
+                stream: s.value(r).to_owned(),
+                message: m.value(r).to_owned(),
+            });
+        }
+    }
+    out
+}
+
+impl Logs {
+    /// The group's id, its streams, and the earliest timestamp retention still keeps.
+    fn group_scope(&self, scope: &Scope, group: &str) -> Result<(String, Vec<String>, i64)> {
+        let state = self.state.read();
+        let g = state
+            .groups
+            .get(&key(scope))
+            .and_then(|m| m.get(group))
+            .ok_or_else(not_found_group)?;
+        let floor = g
+            .info
+            .retention_days
+            .map_or(0, |d| now_ms() - i64::from(d) * DAY_MS);
+        Ok((
+            g.info.id.clone(),
+            g.streams.keys().cloned().collect(),
+            floor,
+        ))
+    }
+
+    async fn query(
+        &self,
+        scope: &Scope,
+        window: (i64, i64),
+        filter: Expr,
+        descending: bool,
+        limit: usize,
+    ) -> Result<Vec<Event>> {
+        let table = self
+            .lake
+            .snapshot(
+                dataset::NAME,
+                &scope.account_id,
+                Some(&scope.region),
+                window.0,
+                window.1,
+            )
+            .await?;
+        let ctx = self.lake.lookup_context();
+        let df = ctx
+            .read_table(Arc::new(table))?
+            .filter(filter)?
+            .sort(vec![
+                col("event_time").sort(!descending, false),
+                col("seq").sort(!descending, false),
+            ])?
+            .limit(0, Some(limit))?
+            .select_columns(&[
+                "event_time",
+                "seq",
+                "ingestion_time",
+                "log_stream",
+                "message",
+            ])?;
+        let batches = df.collect().await?;
+        Ok(events_of(&batches))
+    }
+
+    pub async fn get_events(&self, scope: &Scope, r: StreamRead<'_>) -> Result<StreamPage> {
+        crate::names::stream(r.stream, "logStreamName")?;
+        let limit = limit(r.limit)?;
+        let (group_id, streams, floor) = self.group_scope(scope, r.group)?;
+        if !streams.iter().any(|s| s == r.stream) {
+            return Err(not_found_stream());
+        }
+        let (forward, position) = match r.token {
+            Some(t) => {
+                let (dir, rest) = t.split_at_checked(2).ok_or_else(bad_token)?;
+                let rest = rest.strip_suffix("/s").unwrap_or(rest);
+                let p = decode(rest).ok_or_else(bad_token)?;
+                match dir {
+                    "f/" => (true, p),
+                    "b/" => (false, p),
+                    _ => return Err(bad_token()),
+                }
+            }
+            None if r.from_head => (true, START),
+            None => (false, END),
+        };
+        let lo = r.start.unwrap_or(0).max(floor);
+        // GetLogEvents' endTime is exclusive.
+        let hi = r.end.map_or(i64::MAX, |e| e.saturating_sub(1));
+        let mut filter = col("group_id")
+            .eq(lit(group_id))
+            .and(col("log_stream").eq(lit(r.stream.to_owned())))
+            .and(col("event_time").gt_eq(ts(lo)))
+            .and(col("event_time").lt_eq(ts(hi)));
+        filter = filter.and(if forward {
+            after(position)
+        } else {
+            before(position)
+        });
+        let mut events = if lo > hi {
+            Vec::new()
+        } else {
+            self.query(scope, (lo, hi), filter, !forward, limit).await?
+        };
+        if forward {
+            within_size(&mut events);
+        } else {
+            // Newest first from the query; the page keeps the newest that fit and is
+            // returned oldest first.
+            within_size(&mut events);
+            events.reverse();
+        }
+        let (fwd, back) = match (events.first(), events.last()) {
+            (Some(first), Some(last)) => (last.position(), first.position()),
+            _ => (position, position),
+        };
+        Ok(StreamPage {
+            events,
+            forward: format!("f/{}/s", encode(fwd)),
+            backward: format!("b/{}/s", encode(back)),
+        })
+    }
+
+    pub async fn filter_events(&self, scope: &Scope, r: GroupRead<'_>) -> Result<GroupPage> {
+        if r.streams.is_some() && r.stream_prefix.is_some() {
+            return Err(Error::InvalidParameter(
+                "logStreamNames and logStreamNamePrefix are mutually exclusive".into(),
+            ));
+        }
+        let limit = limit(r.limit)?;
+        let pattern = match r.pattern {
+            Some(p) => Some(FilterPattern::parse(p)?),
+            None => None,
+        };
+        let (group_id, all_streams, floor) = self.group_scope(scope, r.group)?;
+        let streams: Vec<String> = all_streams
+            .into_iter()
+            .filter(|s| {
+                r.streams.is_none_or(|w| w.contains(s))
+                    && r.stream_prefix.is_none_or(|p| s.starts_with(p))
+            })
+            .collect();
+        let position = match r.token {
+            Some(t) => decode(t).ok_or_else(bad_token)?,
+            None => START,
+        };
+        let lo = r.start.unwrap_or(0).max(floor);
+        let hi = r.end.unwrap_or(i64::MAX);
+        let mut events = Vec::new();
+        let mut more = false;
+        if lo <= hi && !streams.is_empty() {
+            let names: Vec<Expr> = streams.iter().map(|s| lit(s.clone())).collect();
+            let mut filter = col("group_id")
+                .eq(lit(group_id))
+                .and(col("event_time").gt_eq(ts(lo)))
+                .and(col("event_time").lt_eq(ts(hi)))
+                .and(col("log_stream").in_list(names, false))
+                .and(after(position));
+            if let Some(p) = pattern.filter(|p| !p.matches_everything()) {
+                filter = filter.and(PatternUdf::call(Arc::new(p), col("message")));
+            }
+            events = self
+                .query(scope, (lo, hi), filter, false, limit + 1)
+                .await?;
+            if events.len() > limit {
+                events.truncate(limit);
+                more = true;
+            }
+            more |= within_size(&mut events);
+        }
+        let next = if more {
+            events.last().map(|e| encode(e.position()))
+        } else {
+            None
+        };
+        let complete = next.is_none();
+        Ok(GroupPage {
+            events,
+            searched: streams.into_iter().map(|s| (s, complete)).collect(),
+            next,
+        })
+    }
+}

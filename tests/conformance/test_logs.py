@@ -1,0 +1,570 @@
+"""CloudWatch Logs: groups, streams, PutLogEvents with every batch rule, GetLogEvents
+tokens, FilterLogEvents with filter patterns, retention, tags, metric and subscription
+filters, and durability (restart, SIGKILL during ingestion).
+
+Every call goes through the real aws CLI or boto3.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from sightline_support import (
+    audit_record,
+    aws,
+    aws_error,
+    error_message,
+    expect_error,
+    query,
+    request_id_of,
+    retry_until,
+    sql_str,
+    unique,
+)
+
+pytestmark = pytest.mark.timeout(180)
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+
+@pytest.fixture
+def logs(server):
+    return server.client("logs")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def new_group(logs, **kwargs) -> str:
+    name = unique("/sightline/test-")
+    logs.create_log_group(logGroupName=name, **kwargs)
+    return name
+
+
+def new_stream(logs, group: str, name: str | None = None) -> str:
+    name = name or unique("stream-")
+    logs.create_log_stream(logGroupName=group, logStreamName=name)
+    return name
+
+
+def put(logs, group, stream, messages, start=None, step=1):
+    start = start if start is not None else now_ms() - 60_000
+    events = [{"timestamp": start + i * step, "message": m} for i, m in enumerate(messages)]
+    return logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+
+
+def all_filtered(logs, **kwargs) -> list[dict]:
+    pages = logs.get_paginator("filter_log_events").paginate(**kwargs)
+    return [e for p in pages for e in p["events"]]
+
+
+# --------------------------------------------------------------------------- groups
+
+
+def test_group_lifecycle_through_the_cli(server):
+    name = unique("/cli/group-")
+    env = server.env
+    aws("logs", "create-log-group", "--log-group-name", name, "--tags", "team=core", env=env)
+    err = aws_error("logs", "create-log-group", "--log-group-name", name, env=env,
+                    code="ResourceAlreadyExistsException")
+    assert "already exists" in err.stderr
+    groups = aws("logs", "describe-log-groups", "--log-group-name-prefix", name, env=env)["logGroups"]
+    assert [g["logGroupName"] for g in groups] == [name]
+    g = groups[0]
+    assert g["arn"] == f"arn:aws:logs:us-east-1:{server.account_id}:log-group:{name}:*"
+    assert g["logGroupArn"] == g["arn"][:-2]
+    assert g["storedBytes"] == 0 and g["metricFilterCount"] == 0
+    assert g["logGroupClass"] == "STANDARD"
+    assert "retentionInDays" not in g
+    assert abs(g["creationTime"] - now_ms()) < 60_000
+    tags = aws("logs", "list-tags-log-group", "--log-group-name", name, env=env)["tags"]
+    assert tags == {"team": "core"}
+    aws("logs", "delete-log-group", "--log-group-name", name, env=env)
+    aws_error("logs", "delete-log-group", "--log-group-name", name, env=env,
+              code="ResourceNotFoundException")
+    assert aws("logs", "describe-log-groups", "--log-group-name-prefix", name, env=env)["logGroups"] == []
+
+
+def test_group_names_and_listing(logs):
+    for bad in ["has space", "colon:name", "star*", "a" * 513]:
+        err = expect_error("InvalidParameterException", logs.create_log_group, logGroupName=bad) \
+            if len(bad) <= 512 else None
+        if err is not None:
+            assert "logGroupName" in error_message(err)
+    base = unique("/list/")
+    names = [f"{base}{i:02d}" for i in range(7)]
+    for n in names:
+        logs.create_log_group(logGroupName=n)
+    seen, token = [], None
+    while True:
+        kwargs = {"logGroupNamePrefix": base, "limit": 3}
+        if token:
+            kwargs["nextToken"] = token
+        page = logs.describe_log_groups(**kwargs)
+        assert len(page["logGroups"]) <= 3
+        seen += [g["logGroupName"] for g in page["logGroups"]]
+        token = page.get("nextToken")
+        if not token:
+            break
+    assert seen == names
+    # logGroupNamePattern is a case-insensitive substring.
+    found = logs.describe_log_groups(logGroupNamePattern=base.upper().strip("/") + "03")["logGroups"]
+    assert [g["logGroupName"] for g in found] == [names[3]]
+    expect_error("InvalidParameterException", logs.describe_log_groups,
+                 logGroupNamePrefix=base, logGroupNamePattern="x")
+
+
+# --------------------------------------------------------------------------- streams
+
+
+def test_streams_order_and_statistics(logs):
+    group = new_group(logs)
+    a = new_stream(logs, group, "a-stream")
+    b = new_stream(logs, group, "b-stream")
+    expect_error("ResourceAlreadyExistsException", logs.create_log_stream,
+                 logGroupName=group, logStreamName=a)
+    expect_error("InvalidParameterException", logs.create_log_stream,
+                 logGroupName=group, logStreamName="bad:name")
+    expect_error("ResourceNotFoundException", logs.create_log_stream,
+                 logGroupName=group + "-missing", logStreamName="x")
+    t = now_ms() - 10_000
+    put(logs, group, b, ["one", "two"], start=t - 5_000)
+    put(logs, group, a, ["three"], start=t)
+
+    def described(**kw):
+        # Statistics are saved in the background; the described values follow within
+        # seconds, as on AWS.
+        return logs.describe_log_streams(logGroupName=group, **kw)["logStreams"]
+
+    streams = described()
+    assert [s["logStreamName"] for s in streams] == ["a-stream", "b-stream"]
+    by_time = described(orderBy="LastEventTime", descending=True)
+    assert [s["logStreamName"] for s in by_time] == ["a-stream", "b-stream"]
+    sb = {s["logStreamName"]: s for s in streams}["b-stream"]
+    assert sb["firstEventTimestamp"] == t - 5_000
+    assert sb["lastEventTimestamp"] == t - 4_999
+    assert sb["storedBytes"] == len("one") + len("two")
+    assert sb["arn"].endswith(f":log-group:{group}:log-stream:b-stream")
+    assert [s["logStreamName"] for s in described(logStreamNamePrefix="b-")] == ["b-stream"]
+    page = logs.describe_log_streams(logGroupName=group, limit=1)
+    assert len(page["logStreams"]) == 1 and page["nextToken"]
+    rest = logs.describe_log_streams(logGroupName=group, limit=1, nextToken=page["nextToken"])
+    assert [s["logStreamName"] for s in rest["logStreams"]] == ["b-stream"]
+    logs.delete_log_stream(logGroupName=group, logStreamName=a)
+    expect_error("ResourceNotFoundException", logs.delete_log_stream,
+                 logGroupName=group, logStreamName=a)
+    assert [s["logStreamName"] for s in described()] == ["b-stream"]
+
+
+# --------------------------------------------------------------------------- ingestion
+
+
+def test_put_log_events_batch_rules_refuse_the_whole_batch(logs):
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    t = now_ms() - 60_000
+    err = expect_error("InvalidParameterException", logs.put_log_events, logGroupName=group,
+                       logStreamName=stream,
+                       logEvents=[{"timestamp": t, "message": "b"}, {"timestamp": t - 1, "message": "a"}])
+    assert error_message(err) == \
+        "Log events in a single PutLogEvents request must be in chronological order."
+    err = expect_error("InvalidParameterException", logs.put_log_events, logGroupName=group,
+                       logStreamName=stream,
+                       logEvents=[{"timestamp": t - 25 * HOUR_MS, "message": "a"},
+                                  {"timestamp": t, "message": "b"}])
+    assert "cannot span more than 24 hours" in error_message(err)
+    big = "x" * 200_000
+    err = expect_error("InvalidParameterException", logs.put_log_events, logGroupName=group,
+                       logStreamName=stream,
+                       logEvents=[{"timestamp": t + i, "message": big} for i in range(6)])
+    assert error_message(err) == "Upload too large: 1200156 bytes exceeds limit of 1048576"
+    expect_error("ResourceNotFoundException", logs.put_log_events, logGroupName=group,
+                 logStreamName="missing", logEvents=[{"timestamp": t, "message": "m"}])
+    err = expect_error("ResourceNotFoundException", logs.put_log_events, logGroupName=group + "x",
+                       logStreamName=stream, logEvents=[{"timestamp": t, "message": "m"}])
+    assert error_message(err) == "The specified log group does not exist."
+    # Nothing of a refused batch was stored.
+    got = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    assert got["events"] == []
+    # Exactly at the limits is fine: 10,000 events, and 1,048,576 bytes with overhead.
+    ok = logs.put_log_events(logGroupName=group, logStreamName=stream,
+                             logEvents=[{"timestamp": t, "message": "m"}] * 10_000)
+    assert "rejectedLogEventsInfo" not in ok and ok["nextSequenceToken"]
+    exact = "y" * (1_048_576 - 26)
+    logs.put_log_events(logGroupName=group, logStreamName=stream,
+                        logEvents=[{"timestamp": t, "message": exact}])
+
+
+def test_put_log_events_rejects_too_old_too_new_and_expired_events(logs):
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    now = now_ms()
+    events = [
+        {"timestamp": now - 15 * DAY_MS, "message": "too old"},
+        {"timestamp": now - 15 * DAY_MS + 1, "message": "too old too"},
+        {"timestamp": now - 1000, "message": "fine"},
+        {"timestamp": now + 3 * HOUR_MS, "message": "too new"},
+    ]
+    # The span rule comes first: this batch spans more than 24 hours.
+    expect_error("InvalidParameterException", logs.put_log_events, logGroupName=group,
+                 logStreamName=stream, logEvents=events)
+    events = [
+        {"timestamp": now - 20 * HOUR_MS, "message": "kept"},
+        {"timestamp": now + 3 * HOUR_MS - 1000, "message": "too new"},
+    ]
+    out = logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+    assert out["rejectedLogEventsInfo"] == {"tooNewLogEventStartIndex": 1}
+    old_group = new_group(logs)
+    old_stream = new_stream(logs, old_group)
+    old = [{"timestamp": now - 15 * DAY_MS + i, "message": f"old {i}"} for i in range(3)]
+    out = logs.put_log_events(logGroupName=old_group, logStreamName=old_stream, logEvents=old)
+    assert out["rejectedLogEventsInfo"] == {"tooOldLogEventEndIndex": 2}
+    logs.put_retention_policy(logGroupName=old_group, retentionInDays=1)
+    mixed = [
+        {"timestamp": now - DAY_MS - 600_000, "message": "expired"},
+        {"timestamp": now - DAY_MS - 599_999, "message": "expired too"},
+        {"timestamp": now - 1_200_000, "message": "within retention"},
+    ]
+    out = logs.put_log_events(logGroupName=old_group, logStreamName=old_stream, logEvents=mixed)
+    assert out["rejectedLogEventsInfo"] == {"expiredLogEventEndIndex": 1}
+    got = logs.get_log_events(logGroupName=old_group, logStreamName=old_stream, startFromHead=True)
+    assert [e["message"] for e in got["events"]] == ["within retention"]
+    got = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    assert [e["message"] for e in got["events"]] == ["kept"]
+
+
+def test_put_log_events_is_audited_without_its_messages(server, logs):
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    out = put(logs, group, stream, ["a message that belongs in the log only"])
+    record = audit_record(server, request_id_of(out))
+    assert record["eventSource"] == "logs.amazonaws.com"
+    assert record["eventName"] == "PutLogEvents"
+    assert record["requestParameters"] == {"logGroupName": group, "logStreamName": stream}
+    assert "a message that belongs" not in json.dumps(record)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def test_get_log_events_tokens_walk_forward_and_backward(logs):
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    t = now_ms() - 600_000
+    messages = [f"event {i:02d}" for i in range(25)]
+    put(logs, group, stream, messages, start=t, step=1000)
+    # Without a token the newest events come back (oldest first within the page).
+    tail = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=10)
+    assert [e["message"] for e in tail["events"]] == messages[15:]
+    assert all(e["ingestionTime"] >= e["timestamp"] for e in tail["events"])
+    back = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=10,
+                               nextToken=tail["nextBackwardToken"])
+    assert [e["message"] for e in back["events"]] == messages[5:15]
+    back2 = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=10,
+                                nextToken=back["nextBackwardToken"])
+    assert [e["message"] for e in back2["events"]] == messages[:5]
+    # At the start the backward token stops moving.
+    back3 = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=10,
+                                nextToken=back2["nextBackwardToken"])
+    assert back3["events"] == [] and back3["nextBackwardToken"] == back2["nextBackwardToken"]
+    # From the head, forward pages until the forward token repeats.
+    seen, token = [], None
+    for _ in range(10):
+        kwargs = {"logGroupName": group, "logStreamName": stream, "limit": 7, "startFromHead": True}
+        if token:
+            kwargs["nextToken"] = token
+        page = logs.get_log_events(**kwargs)
+        seen += [e["message"] for e in page["events"]]
+        if page["nextForwardToken"] == token:
+            break
+        token = page["nextForwardToken"]
+    assert seen == messages
+    # New events appear behind the last forward token.
+    put(logs, group, stream, ["late"], start=t + 100_000)
+    page = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=token)
+    assert [e["message"] for e in page["events"]] == ["late"]
+    # startTime inclusive, endTime exclusive.
+    window = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True,
+                                 startTime=t + 3000, endTime=t + 6000)
+    assert [e["message"] for e in window["events"]] == messages[3:6]
+    expect_error("InvalidParameterException", logs.get_log_events, logGroupName=group,
+                 logStreamName=stream, nextToken="f/not-a-token")
+    expect_error("ResourceNotFoundException", logs.get_log_events, logGroupName=group,
+                 logStreamName="nope")
+
+
+def test_get_log_events_through_the_cli_by_group_arn(server, logs):
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    put(logs, group, stream, ["hello from the cli"])
+    arn = f"arn:aws:logs:us-east-1:{server.account_id}:log-group:{group}"
+    out = aws("logs", "get-log-events", "--log-group-identifier", arn, "--log-stream-name",
+              stream, "--start-from-head", env=server.env)
+    assert [e["message"] for e in out["events"]] == ["hello from the cli"]
+
+
+def test_filter_log_events_with_patterns_and_pagination(server, logs):
+    group = new_group(logs)
+    s1 = new_stream(logs, group, "web-1")
+    s2 = new_stream(logs, group, "web-2")
+    s3 = new_stream(logs, group, "db-1")
+    t = now_ms() - 300_000
+    put(logs, group, s1, ["ERROR disk full", "INFO all good", "WARN slow"], start=t)
+    put(logs, group, s2, ['{"level": "error", "latency": 250, "user": {"id": 7}}',
+                          '{"level": "info", "latency": 12}'], start=t + 10)
+    put(logs, group, s3, ["127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /a.html HTTP/1.0\" 404 2326",
+                          "127.0.0.1 - frank [10/Oct/2000:13:55:37 -0700] \"GET /b.gif HTTP/1.0\" 200 100"],
+        start=t + 20)
+
+    def msgs(**kw):
+        return [e["message"] for e in all_filtered(logs, logGroupName=group, **kw)]
+
+    assert len(msgs()) == 7
+    assert msgs(filterPattern="ERROR") == ["ERROR disk full"]
+    assert msgs(filterPattern="?ERROR ?WARN") == ["ERROR disk full", "WARN slow"]
+    assert msgs(filterPattern='"all good"') == ["INFO all good"]
+    assert msgs(filterPattern="{ $.latency > 100 }") == [
+        '{"level": "error", "latency": 250, "user": {"id": 7}}']
+    assert msgs(filterPattern='{ $.level = "info" || $.user.id = 7 }') == [
+        '{"level": "error", "latency": 250, "user": {"id": 7}}', '{"level": "info", "latency": 12}']
+    assert msgs(filterPattern="[ip, id, user, timestamp, request, status_code = 4*, bytes]") == [
+        "127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /a.html HTTP/1.0\" 404 2326"]
+    assert msgs(filterPattern="INFO", logStreamNames=["web-1"]) == ["INFO all good"]
+    assert msgs(logStreamNamePrefix="db-") == [
+        e for e in msgs() if e.startswith("127.")]
+    assert msgs(startTime=t + 1, endTime=t + 10) == [
+        "INFO all good", "WARN slow", '{"level": "error", "latency": 250, "user": {"id": 7}}']
+    # Events come back by time across streams, with ids and stream names.
+    events = all_filtered(logs, logGroupName=group)
+    assert [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
+    assert len({e["eventId"] for e in events}) == 7
+    assert {e["logStreamName"] for e in events} == {"web-1", "web-2", "db-1"}
+    # Explicit pages of two.
+    page = logs.filter_log_events(logGroupName=group, limit=2)
+    assert len(page["events"]) == 2 and page["nextToken"]
+    assert {s["logStreamName"] for s in page["searchedLogStreams"]} == {"web-1", "web-2", "db-1"}
+    nxt = logs.filter_log_events(logGroupName=group, limit=2, nextToken=page["nextToken"])
+    assert [e["eventId"] for e in nxt["events"]] == [e["eventId"] for e in events[2:4]]
+    # The CLI paginates on its own.
+    out = aws("logs", "filter-log-events", "--log-group-name", group, "--filter-pattern",
+              "?disk ?slow", "--page-size", "1", env=server.env)
+    assert [e["message"] for e in out["events"]] == ["ERROR disk full", "WARN slow"]
+    expect_error("InvalidParameterException", logs.filter_log_events, logGroupName=group,
+                 filterPattern="{ $.latency > }")
+    expect_error("InvalidParameterException", logs.filter_log_events, logGroupName=group,
+                 logStreamNames=["web-1"], logStreamNamePrefix="web")
+    expect_error("ResourceNotFoundException", logs.filter_log_events,
+                 logGroupName=group + "-missing")
+
+
+def test_deleted_group_events_do_not_reappear(logs):
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    put(logs, group, stream, ["from the first group"])
+    logs.delete_log_group(logGroupName=group)
+    logs.create_log_group(logGroupName=group)
+    new_stream(logs, group, stream)
+    assert logs.filter_log_events(logGroupName=group)["events"] == []
+    got = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    assert got["events"] == []
+
+
+# --------------------------------------------------------------------------- retention and tags
+
+
+def test_retention_policy_values(logs):
+    group = new_group(logs)
+    for bad in [0, 2, 4, 366, 10_000]:
+        err = expect_error("InvalidParameterException", logs.put_retention_policy,
+                           logGroupName=group, retentionInDays=bad)
+        assert "Member must satisfy enum value set" in error_message(err)
+    for good in [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                 2192, 2557, 2922, 3288, 3653]:
+        logs.put_retention_policy(logGroupName=group, retentionInDays=good)
+    g = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]
+    assert g["retentionInDays"] == 3653
+    logs.delete_retention_policy(logGroupName=group)
+    g = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]
+    assert "retentionInDays" not in g
+    expect_error("ResourceNotFoundException", logs.put_retention_policy,
+                 logGroupName=group + "-missing", retentionInDays=1)
+
+
+def test_retention_really_removes_stored_events(server_factory):
+    srv = server_factory.start()
+    logs = srv.client("logs")
+    group = new_group(logs)
+    other = new_group(logs)
+    stream = new_stream(logs, group)
+    other_stream = new_stream(logs, other)
+    now = now_ms()
+    put(logs, group, stream, ["two days old"], start=now - 2 * DAY_MS)
+    put(logs, group, stream, ["fresh"], start=now - 1000)
+    put(logs, other, other_stream, ["two days old elsewhere"], start=now - 2 * DAY_MS)
+
+    def stored(name):
+        sql = f"SELECT message FROM log_events WHERE log_group = {sql_str(name)} ORDER BY event_time"
+        return [r["message"] for r in query(srv, sql)]
+
+    assert stored(group) == ["two days old", "fresh"]
+    logs.put_retention_policy(logGroupName=group, retentionInDays=1)
+    # Reads leave expired events out at once.
+    got = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    assert [e["message"] for e in got["events"]] == ["fresh"]
+    assert [e["message"] for e in all_filtered(logs, logGroupName=group)] == ["fresh"]
+    # Storage follows: the rows are gone from the lake, the other group's are not.
+    def expect(name, messages):
+        assert stored(name) == messages
+
+    retry_until(lambda: expect(group, ["fresh"]), timeout=30)
+    assert stored(other) == ["two days old elsewhere"]
+    # A deleted group's events leave storage too.
+    logs.delete_log_group(logGroupName=other)
+    retry_until(lambda: expect(other, []), timeout=30)
+
+
+def test_tags_by_name_and_by_arn(server, logs):
+    group = new_group(logs, tags={"a": "1"})
+    logs.tag_log_group(logGroupName=group, tags={"b": "2"})
+    assert logs.list_tags_log_group(logGroupName=group)["tags"] == {"a": "1", "b": "2"}
+    logs.untag_log_group(logGroupName=group, tags=["a"])
+    arn = f"arn:aws:logs:us-east-1:{server.account_id}:log-group:{group}"
+    logs.tag_resource(resourceArn=arn, tags={"c": "3"})
+    assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {"b": "2", "c": "3"}
+    logs.untag_resource(resourceArn=arn, tagKeys=["b", "c"])
+    assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {}
+    expect_error("ResourceNotFoundException", logs.list_tags_for_resource,
+                 resourceArn=arn + "-missing")
+    expect_error("InvalidParameterException", logs.tag_log_group, logGroupName=group,
+                 tags={"aws:reserved": "x"})
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def test_metric_filters_and_test_metric_filter(server, logs):
+    group = new_group(logs)
+    logs.put_metric_filter(
+        logGroupName=group, filterName="latency", filterPattern="{ $.latency > 0 }",
+        metricTransformations=[{"metricName": "Latency", "metricNamespace": "App",
+                                "metricValue": "$.latency", "unit": "Milliseconds"}])
+    logs.put_metric_filter(
+        logGroupName=group, filterName="errors", filterPattern="ERROR",
+        metricTransformations=[{"metricName": "Errors", "metricNamespace": "App",
+                                "metricValue": "1", "defaultValue": 0}])
+    got = logs.describe_metric_filters(logGroupName=group)["metricFilters"]
+    assert [f["filterName"] for f in got] == ["errors", "latency"]
+    assert got[1]["metricTransformations"][0]["metricValue"] == "$.latency"
+    assert got[0]["logGroupName"] == group
+    by_metric = logs.describe_metric_filters(metricName="Latency", metricNamespace="App")
+    assert group in {f["logGroupName"] for f in by_metric["metricFilters"]}
+    assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["metricFilterCount"] == 2
+    expect_error("InvalidParameterException", logs.put_metric_filter, logGroupName=group,
+                 filterName="bad", filterPattern="{ $.x = ",
+                 metricTransformations=[{"metricName": "M", "metricNamespace": "N", "metricValue": "1"}])
+    logs.delete_metric_filter(logGroupName=group, filterName="errors")
+    expect_error("ResourceNotFoundException", logs.delete_metric_filter, logGroupName=group,
+                 filterName="errors")
+    out = aws("logs", "test-metric-filter", "--filter-pattern",
+              "[ip, user, status = 4*, bytes]", "--log-event-messages",
+              "1.2.3.4 alice 404 10", "1.2.3.4 bob 200 20", "5.6.7.8 carol 403 30",
+              env=server.env)
+    matches = out["matches"]
+    assert [m["eventNumber"] for m in matches] == [1, 3]
+    assert matches[0]["eventMessage"] == "1.2.3.4 alice 404 10"
+    assert matches[0]["extractedValues"]["$user"] == "alice"
+    assert matches[1]["extractedValues"]["$status"] == "403"
+
+
+def test_subscription_filters(logs):
+    group = new_group(logs)
+    for name in ["one", "two"]:
+        logs.put_subscription_filter(logGroupName=group, filterName=name, filterPattern="ERROR",
+                                     destinationArn="arn:aws:events:us-east-1:123456789012:event-bus/default")
+    err = expect_error("LimitExceededException", logs.put_subscription_filter, logGroupName=group,
+                       filterName="three", filterPattern="",
+                       destinationArn="arn:aws:events:us-east-1:123456789012:event-bus/default")
+    assert error_message(err) == "Resource limit exceeded."
+    # Replacing an existing filter is not a new one.
+    logs.put_subscription_filter(logGroupName=group, filterName="two", filterPattern="WARN",
+                                 destinationArn="arn:aws:events:us-east-1:123456789012:event-bus/default",
+                                 distribution="Random")
+    got = logs.describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
+    assert [(f["filterName"], f["filterPattern"], f["distribution"]) for f in got] == [
+        ("one", "ERROR", "ByLogStream"), ("two", "WARN", "Random")]
+    logs.delete_subscription_filter(logGroupName=group, filterName="one")
+    got = logs.describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
+    assert [f["filterName"] for f in got] == ["two"]
+
+
+# --------------------------------------------------------------------------- durability
+
+
+def test_everything_survives_a_restart(server_factory):
+    srv = server_factory.start()
+    logs = srv.client("logs")
+    group = new_group(logs)
+    logs.put_retention_policy(logGroupName=group, retentionInDays=30)
+    stream = new_stream(logs, group)
+    put(logs, group, stream, ["before restart 1", "before restart 2"])
+    logs.put_metric_filter(logGroupName=group, filterName="f", filterPattern="restart",
+                           metricTransformations=[{"metricName": "M", "metricNamespace": "N",
+                                                   "metricValue": "1"}])
+    assert srv.stop() == 0
+    srv.start()
+    logs = srv.client("logs")
+    g = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]
+    assert g["retentionInDays"] == 30 and g["metricFilterCount"] == 1
+    s = logs.describe_log_streams(logGroupName=group)["logStreams"][0]
+    assert s["storedBytes"] == len("before restart 1") * 2
+    got = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    assert [e["message"] for e in got["events"]] == ["before restart 1", "before restart 2"]
+
+
+def test_sigkill_during_ingestion_loses_no_acknowledged_batch(server_factory):
+    srv = server_factory.start()
+    logs = srv.client("logs")
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    acked: list[int] = []
+    stop = threading.Event()
+
+    def writer():
+        client = srv.client("logs")
+        batch = 0
+        base = now_ms() - 3_600_000
+        while not stop.is_set():
+            events = [{"timestamp": base + batch, "message": f"batch {batch} event {i}"}
+                      for i in range(200)]
+            try:
+                client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+            except Exception:
+                return
+            acked.append(batch)
+            batch += 1
+
+    th = threading.Thread(target=writer)
+    th.start()
+    deadline = time.time() + 30
+    while len(acked) < 20 and time.time() < deadline:
+        time.sleep(0.05)
+    srv.kill()
+    stop.set()
+    th.join(timeout=30)
+    assert len(acked) >= 20
+    srv.start()
+    logs = srv.client("logs")
+    messages = [e["message"] for e in all_filtered(logs, logGroupName=group)]
+    assert len(messages) == len(set(messages)), "an event was stored twice"
+    present = {int(m.split()[1]) for m in messages}
+    missing = [b for b in acked if b not in present]
+    assert not missing, f"acknowledged batches lost: {missing[:10]}"
+    # A batch is all or nothing.
+    for b in present:
+        assert sum(1 for m in messages if m.startswith(f"batch {b} ")) == 200
