@@ -7,6 +7,8 @@ Every call goes through the real aws CLI or boto3.
 
 from __future__ import annotations
 
+import gzip
+import http.server
 import json
 import threading
 import time
@@ -482,6 +484,43 @@ def test_metric_filters_and_test_metric_filter(server, logs):
     assert matches[1]["extractedValues"]["$status"] == "403"
 
 
+def test_metric_filters_put_datapoints_into_the_metrics_dataset(server, logs):
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    ns = unique("App")
+    logs.put_metric_filter(
+        logGroupName=group, filterName="latency", filterPattern="{ $.latency > 0 }",
+        metricTransformations=[{"metricName": "Latency", "metricNamespace": ns,
+                                "metricValue": "$.latency", "unit": "Milliseconds",
+                                "dimensions": {"Service": "$.service"}}])
+    logs.put_metric_filter(
+        logGroupName=group, filterName="errors", filterPattern="ERROR",
+        metricTransformations=[{"metricName": "Errors", "metricNamespace": ns,
+                                "metricValue": "1", "defaultValue": 0}])
+    minute = (now_ms() // 60_000 - 5) * 60_000
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+        {"timestamp": minute + 1, "message": '{"latency": 120, "service": "api"}'},
+        {"timestamp": minute + 2, "message": '{"latency": 30, "service": "db"}'},
+        {"timestamp": minute + 3, "message": "INFO fine"},
+        {"timestamp": minute + 4, "message": '{"latency": "n/a", "service": "api"}'},
+        {"timestamp": minute + 60_000, "message": "ERROR boom"},
+        {"timestamp": minute + 60_001, "message": "ERROR again"},
+    ])
+    rows = query(server, "SELECT metric_name, dimensions, sum, count, unit, "
+                 "CAST(sample_time AS BIGINT) AS t FROM metric_samples "
+                 f"WHERE namespace = {sql_str(ns)} ORDER BY metric_name, t")
+    got = [(r["metric_name"], json.loads(r["dimensions"]), r["sum"], r["count"], r["unit"], r["t"])
+           for r in rows]
+    assert got == [
+        # The minute without an error reports the default value, once.
+        ("Errors", {}, 0.0, 1.0, None, minute),
+        ("Errors", {}, 1.0, 1.0, None, minute + 60_000),
+        ("Errors", {}, 1.0, 1.0, None, minute + 60_001),
+        ("Latency", {"Service": "api"}, 120.0, 1.0, "Milliseconds", minute + 1),
+        ("Latency", {"Service": "db"}, 30.0, 1.0, "Milliseconds", minute + 2),
+    ]
+
+
 def test_subscription_filters(logs):
     group = new_group(logs)
     for name in ["one", "two"]:
@@ -501,6 +540,124 @@ def test_subscription_filters(logs):
     logs.delete_subscription_filter(logGroupName=group, filterName="one")
     got = logs.describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
     assert [f["filterName"] for f in got] == ["two"]
+
+
+class Receiver:
+    """A local HTTP endpoint that records the subscription messages POSTed to it and
+    answers the first `failures` of them with 503."""
+
+    def __init__(self, failures: int = 0):
+        self.messages: list[dict] = []
+        self.failures = failures
+        self.headers: list[dict] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.failures > 0:
+                    receiver.failures -= 1
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
+                receiver.messages.append(json.loads(gzip.decompress(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def data(self) -> list[dict]:
+        return [m for m in self.messages if m["messageType"] == "DATA_MESSAGE"]
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_subscription_filters_deliver_matching_events_over_http(server, logs):
+    rx = Receiver()
+    try:
+        group = new_group(logs)
+        s1 = new_stream(logs, group, "app-1")
+        s2 = new_stream(logs, group, "app-2")
+        put(logs, group, s1, ["ERROR before the filter existed"])
+        logs.put_subscription_filter(logGroupName=group, filterName="errors",
+                                     filterPattern="ERROR", destinationArn=rx.url)
+        # The destination got AWS's test message when the filter was put.
+        assert rx.messages[0]["messageType"] == "CONTROL_MESSAGE"
+        t = now_ms() - 10_000
+        put(logs, group, s1, ["ERROR one", "INFO skip", "ERROR two"], start=t)
+        put(logs, group, s2, ["ERROR three"], start=t + 5)
+
+        def delivered():
+            got = {(m["logStream"], e["message"]) for m in rx.data() for e in m["logEvents"]}
+            assert got == {("app-1", "ERROR one"), ("app-1", "ERROR two"), ("app-2", "ERROR three")}
+
+        retry_until(delivered, timeout=20)
+        m = rx.data()[0]
+        assert m["owner"] == server.account_id and m["logGroup"] == group
+        assert m["subscriptionFilters"] == ["errors"]
+        assert set(m["logEvents"][0]) == {"id", "timestamp", "message"}
+        assert rx.headers[-1]["content-encoding"] == "gzip"
+        time.sleep(2)
+        assert sum(len(m["logEvents"]) for m in rx.data()) == 3, "an event was delivered twice"
+    finally:
+        rx.close()
+
+
+def test_subscription_delivery_retries_until_the_endpoint_takes_it(server, logs):
+    rx = Receiver()
+    try:
+        group = new_group(logs)
+        stream = new_stream(logs, group)
+        logs.put_subscription_filter(logGroupName=group, filterName="all", filterPattern="",
+                                     destinationArn=rx.url)
+        rx.failures = 3
+        put(logs, group, stream, ["kept through failures"])
+
+        def delivered():
+            assert [e["message"] for m in rx.data() for e in m["logEvents"]] == ["kept through failures"]
+
+        retry_until(delivered, timeout=30)
+    finally:
+        rx.close()
+    err = expect_error("InvalidParameterException", logs.put_subscription_filter,
+                       logGroupName=group, filterName="dead", filterPattern="",
+                       destinationArn="http://127.0.0.1:9/nothing-listens")
+    assert "Could not deliver test message" in error_message(err)
+    expect_error("InvalidParameterException", logs.put_subscription_filter,
+                 logGroupName=group, filterName="lambda", filterPattern="",
+                 destinationArn="arn:aws:lambda:us-east-1:123456789012:function:f")
+
+
+def test_subscription_delivery_resumes_after_sigkill(server_factory):
+    rx = Receiver()
+    try:
+        srv = server_factory.start()
+        logs = srv.client("logs")
+        group = new_group(logs)
+        stream = new_stream(logs, group)
+        logs.put_subscription_filter(logGroupName=group, filterName="all", filterPattern="",
+                                     destinationArn=rx.url)
+        rx.failures = 1_000_000  # nothing gets through before the crash
+        put(logs, group, stream, [f"event {i}" for i in range(50)])
+        time.sleep(1.5)
+        srv.kill()
+        rx.failures = 0
+        srv.start()
+
+        def delivered():
+            got = sorted(e["message"] for m in rx.data() for e in m["logEvents"])
+            assert got == sorted(f"event {i}" for i in range(50))
+
+        retry_until(delivered, timeout=30)
+    finally:
+        rx.close()
 
 
 # --------------------------------------------------------------------------- durability

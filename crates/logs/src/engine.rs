@@ -6,7 +6,7 @@
 use crate::model::{LogGroup, LogStream, MetricFilter, SubscriptionFilter};
 use crate::{Error, Result, names, store};
 use parking_lot::RwLock;
-use sightline_core::Scope;
+use sightline_core::{MetricSink, Scope};
 use sightline_lake::Lake;
 use sightline_logfilter::FilterPattern;
 use sightline_meta::Meta;
@@ -29,6 +29,9 @@ pub(crate) struct Group {
     pub dirty: BTreeSet<String>,
     pub metric_filters: BTreeMap<String, (MetricFilter, Arc<FilterPattern>)>,
     pub subscription_filters: BTreeMap<String, (SubscriptionFilter, Arc<FilterPattern>)>,
+    /// The highest sequence number stored in the group, so deliveries skip groups with
+    /// nothing new (unknown after a restart: the first round looks).
+    pub last_seq: i64,
 }
 
 impl Group {
@@ -45,6 +48,8 @@ pub(crate) struct State {
 pub struct Logs {
     pub(crate) meta: Arc<Meta>,
     pub(crate) lake: Arc<Lake>,
+    /// Where metric filters put their datapoints.
+    pub(crate) metrics: Arc<dyn MetricSink>,
     pub(crate) state: RwLock<State>,
     /// The last event sequence number handed out; starts from the clock so numbers
     /// keep growing across restarts.
@@ -52,6 +57,10 @@ pub struct Logs {
     /// Wakes the retention pass early: a retention period was shortened or a group
     /// deleted.
     pub(crate) retention_wanted: tokio::sync::Notify,
+    /// First sequence numbers of appends in progress: deliveries read only below the
+    /// oldest, so an event still being written is never passed over.
+    pub(crate) inflight: parking_lot::Mutex<BTreeMap<i64, usize>>,
+    pub(crate) http: reqwest::Client,
     /// Ids of groups deleted since start whose events still sit in the lake.
     pub(crate) deleted: parking_lot::Mutex<HashMap<ScopeKey, BTreeSet<String>>>,
 }
@@ -108,7 +117,7 @@ pub struct NewGroup {
 }
 
 impl Logs {
-    pub fn open(meta: Arc<Meta>, lake: Arc<Lake>) -> Result<Logs> {
+    pub fn open(meta: Arc<Meta>, lake: Arc<Lake>, metrics: Arc<dyn MetricSink>) -> Result<Logs> {
         store::migrate(&meta)?;
         let loaded = store::load_all(&meta)?;
         let mut state = State::default();
@@ -124,6 +133,7 @@ impl Logs {
                     dirty: BTreeSet::new(),
                     metric_filters: BTreeMap::new(),
                     subscription_filters: BTreeMap::new(),
+                    last_seq: i64::MAX,
                 },
             );
         }
@@ -157,9 +167,15 @@ impl Logs {
         Ok(Logs {
             meta,
             lake,
+            metrics,
             state: RwLock::new(state),
             seq: AtomicI64::new(start),
             retention_wanted: tokio::sync::Notify::new(),
+            inflight: parking_lot::Mutex::new(BTreeMap::new()),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .map_err(|e| Error::InvalidParameter(format!("http client: {e}")))?,
             deleted: parking_lot::Mutex::new(HashMap::new()),
         })
     }
@@ -178,6 +194,16 @@ impl Logs {
                 Ok(_) => return first,
                 Err(actual) => cur = actual,
             }
+        }
+    }
+
+    /// The sequence number below which every event is durable: just below the oldest
+    /// append in flight, or the last number handed out.
+    pub(crate) fn settled_seq(&self) -> i64 {
+        let m = self.inflight.lock();
+        match m.keys().next() {
+            Some(first) => first - 1,
+            None => self.seq.load(Ordering::Acquire),
         }
     }
 
@@ -248,6 +274,7 @@ impl Logs {
                 dirty: BTreeSet::new(),
                 metric_filters: BTreeMap::new(),
                 subscription_filters: BTreeMap::new(),
+                last_seq: 0,
             },
         );
         Ok(())
@@ -543,11 +570,16 @@ impl Logs {
     ) -> tokio::task::JoinHandle<()> {
         let logs = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
             let mut retention = tokio::time::interval(std::time::Duration::from_secs(3600));
             loop {
                 let purge = tokio::select! {
-                    _ = tick.tick() => false,
+                    _ = tick.tick() => {
+                        if let Err(e) = logs.deliver_subscriptions().await {
+                            tracing::warn!(error = %e, "subscription delivery failed");
+                        }
+                        false
+                    }
                     _ = retention.tick() => true,
                     _ = logs.retention_wanted.notified() => true,
                     _ = shutdown.changed() => break,

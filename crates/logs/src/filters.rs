@@ -2,10 +2,13 @@
 //! filter is put, and kept compiled beside the filter for every event that arrives.
 
 use crate::engine::{Logs, key, not_found_group};
+use crate::ingest::InputEvent;
 use crate::model::{MetricFilter, SubscriptionFilter};
+use crate::subscriptions::Destination;
 use crate::{Error, Result, names, store};
-use sightline_core::Scope;
-use sightline_logfilter::FilterPattern;
+use sightline_core::{MetricDatum, Scope};
+use sightline_logfilter::{FilterPattern, MetricValue};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// A subscription filter may have at most two per log group, as on AWS.
@@ -104,7 +107,7 @@ impl Logs {
         Ok(out)
     }
 
-    pub fn put_subscription_filter(
+    pub async fn put_subscription_filter(
         &self,
         scope: &Scope,
         group: &str,
@@ -113,14 +116,24 @@ impl Logs {
         names::group(group, "logGroupName")?;
         names::filter(&f.name)?;
         let pattern = FilterPattern::parse(&f.pattern)?;
+        self.with_group(scope, group, |_| Ok(()))?;
+        let destination = Destination::parse(&f.destination_arn)?;
+        self.check_destination(&destination).await?;
+        // Events stored from now on are delivered; an existing filter keeps its place.
+        let start = self.settled_seq();
         self.with_group_mut(scope, group, |g| {
             if !g.subscription_filters.contains_key(&f.name)
                 && g.subscription_filters.len() >= MAX_SUBSCRIPTION_FILTERS
             {
                 return Err(Error::LimitExceeded("Resource limit exceeded.".into()));
             }
+            let cursor = g
+                .subscription_filters
+                .get(&f.name)
+                .map_or(start, |(old, _)| old.cursor);
             let f = SubscriptionFilter {
                 group_id: g.info.id.clone(),
+                cursor,
                 ..f
             };
             store::put_subscription_filter(&self.meta, &f)?;
@@ -156,4 +169,66 @@ impl Logs {
                 .collect())
         })
     }
+}
+
+/// The datapoints a batch of stored events yields through a group's metric filters:
+/// one per matching event (with its value and dimensions read from the event), and,
+/// for a filter with a default value, one default datapoint for every minute of the
+/// batch in which events arrived but none matched.
+pub(crate) fn metric_data(
+    filters: &[(MetricFilter, Arc<FilterPattern>)],
+    events: &[InputEvent],
+) -> Vec<MetricDatum> {
+    let mut out = Vec::new();
+    for (f, pattern) in filters {
+        for t in &f.transformations {
+            let Ok(value) = MetricValue::parse(&t.metric_value, pattern) else {
+                continue;
+            };
+            let mut minutes = BTreeSet::new();
+            let mut matched = BTreeSet::new();
+            for e in events {
+                let minute = e.timestamp - e.timestamp.rem_euclid(60_000);
+                minutes.insert(minute);
+                let Some(c) = pattern.evaluate(&e.message) else {
+                    continue;
+                };
+                matched.insert(minute);
+                let Some(v) = value.value(&c) else {
+                    continue;
+                };
+                let dimensions: Option<Vec<(String, String)>> = t
+                    .dimensions
+                    .iter()
+                    .map(|(name, field)| Some((name.clone(), c.get(field)?.to_string())))
+                    .collect();
+                let Some(dimensions) = dimensions else {
+                    continue;
+                };
+                out.push(MetricDatum {
+                    namespace: t.metric_namespace.clone(),
+                    name: t.metric_name.clone(),
+                    dimensions,
+                    timestamp_ms: e.timestamp,
+                    value: v,
+                    unit: t.unit.clone(),
+                    storage_resolution: 60,
+                });
+            }
+            if let Some(default) = t.default_value {
+                for m in minutes.difference(&matched) {
+                    out.push(MetricDatum {
+                        namespace: t.metric_namespace.clone(),
+                        name: t.metric_name.clone(),
+                        dimensions: Vec::new(),
+                        timestamp_ms: *m,
+                        value: default,
+                        unit: t.unit.clone(),
+                        storage_resolution: 60,
+                    });
+                }
+            }
+        }
+    }
+    out
 }

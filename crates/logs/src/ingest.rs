@@ -125,6 +125,44 @@ pub fn classify(
     (r, start..end)
 }
 
+/// The stream a batch went to, in the group incarnation it was checked against.
+#[derive(Clone, Copy)]
+struct StreamRef<'a> {
+    group: &'a str,
+    group_id: &'a str,
+    stream: &'a str,
+}
+
+/// Holds an append's first sequence number in the in-flight set until the append is
+/// over, whatever its outcome.
+struct Inflight<'a> {
+    logs: &'a Logs,
+    first: i64,
+}
+
+impl<'a> Inflight<'a> {
+    /// Reserves `n` sequence numbers and registers them as in flight in one step, so
+    /// no reader sees the counter past them before they are registered.
+    fn begin(logs: &'a Logs, n: usize) -> (Self, i64) {
+        let mut m = logs.inflight.lock();
+        let first = logs.next_seq(n);
+        *m.entry(first).or_default() += 1;
+        (Inflight { logs, first }, first)
+    }
+}
+
+impl Drop for Inflight<'_> {
+    fn drop(&mut self) {
+        let mut m = self.logs.inflight.lock();
+        if let Some(n) = m.get_mut(&self.first) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.first);
+            }
+        }
+    }
+}
+
 /// The sequence token PutLogEvents returns; AWS ignores tokens since 2023, but
 /// clients still read it.
 fn sequence_token(seq: i64) -> String {
@@ -142,7 +180,7 @@ impl Logs {
         names::group(group, "logGroupName")?;
         names::stream(stream, "logStreamName")?;
         check_batch(&events)?;
-        let (group_id, retention) = {
+        let (group_id, retention, filters) = {
             let state = self.state.read();
             let g = state
                 .groups
@@ -152,12 +190,13 @@ impl Logs {
             if !g.streams.contains_key(stream) {
                 return Err(not_found_stream());
             }
-            (g.info.id.clone(), g.info.retention_days)
+            let filters: Vec<_> = g.metric_filters.values().cloned().collect();
+            (g.info.id.clone(), g.info.retention_days, filters)
         };
         let now = now_ms();
         let (rejected, range) = classify(&events, now, retention);
         let accepted = &events[range];
-        let first_seq = self.next_seq(accepted.len());
+        let (_inflight, first_seq) = Inflight::begin(self, accepted.len());
         if !accepted.is_empty() {
             let rows = accepted
                 .iter()
@@ -174,8 +213,33 @@ impl Logs {
                     })
                 })
                 .collect();
-            self.lake.append(dataset::NAME, scope, rows).await?;
-            self.record_ingest(scope, group, &group_id, stream, accepted, now);
+            let data = crate::filters::metric_data(&filters, accepted);
+            // The events and the datapoints they yield are durable before the answer;
+            // both appends share the lake's group commit.
+            let metrics = async {
+                if data.is_empty() {
+                    Ok(())
+                } else {
+                    self.metrics
+                        .put(scope, data)
+                        .await
+                        .map_err(|e| Error::Metrics(e.to_string()))
+                }
+            };
+            let events = async {
+                self.lake
+                    .append(dataset::NAME, scope, rows)
+                    .await
+                    .map_err(Error::from)
+            };
+            tokio::try_join!(events, metrics)?;
+            let last_seq = first_seq + accepted.len() as i64 - 1;
+            let at = StreamRef {
+                group,
+                group_id: &group_id,
+                stream,
+            };
+            self.record_ingest(scope, at, accepted, now, last_seq);
         }
         Ok(PutOutcome {
             rejected,
@@ -189,12 +253,16 @@ impl Logs {
     fn record_ingest(
         &self,
         scope: &Scope,
-        group: &str,
-        group_id: &str,
-        stream: &str,
+        at: StreamRef<'_>,
         events: &[InputEvent],
         now: i64,
+        last_seq: i64,
     ) {
+        let StreamRef {
+            group,
+            group_id,
+            stream,
+        } = at;
         let (Some(first), Some(last)) = (events.first(), events.last()) else {
             return;
         };
@@ -208,6 +276,7 @@ impl Logs {
         else {
             return;
         };
+        g.last_seq = g.last_seq.max(last_seq);
         if let Some(s) = g.streams.get_mut(stream) {
             s.first_event_ms = Some(
                 s.first_event_ms

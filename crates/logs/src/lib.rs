@@ -12,6 +12,7 @@ pub mod names;
 pub mod read;
 pub mod retention;
 pub mod store;
+pub mod subscriptions;
 pub mod udf;
 
 pub use engine::Logs;
@@ -33,6 +34,10 @@ pub enum Error {
     TooManyTags(String),
     #[error("storage: {0}")]
     Storage(#[from] sightline_lake::Error),
+    #[error("metrics: {0}")]
+    Metrics(String),
+    #[error("delivery: {0}")]
+    Delivery(String),
     #[error("query: {0}")]
     Query(#[from] datafusion::error::DataFusionError),
     #[error("meta store: {0}")]

@@ -91,6 +91,9 @@ pub struct SubscriptionFilter {
     pub role_arn: Option<String>,
     pub distribution: String,
     pub created_ms: i64,
+    /// The sequence number up to which the group's events have been delivered.
+    #[serde(default)]
+    pub cursor: i64,
 }
 
 /// The retention periods AWS accepts, in days.

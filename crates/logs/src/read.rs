@@ -136,7 +136,7 @@ fn within_size(events: &mut Vec<Event>) -> bool {
     false
 }
 
-fn events_of(batches: &[RecordBatch]) -> Vec<Event> {
+pub(crate) fn events_of(batches: &[RecordBatch]) -> Vec<Event> {
     let mut out = Vec::new();
     for b in batches {
         let t = b.column(0).as_primitive::<TimestampMillisecondType>();

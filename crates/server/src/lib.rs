@@ -227,7 +227,12 @@ pub async fn start(config: Config) -> Result<Running> {
         trail,
         trails: trails.clone(),
     }));
-    let logs = Arc::new(sightline_logs::Logs::open(meta.clone(), lake.clone())?);
+    let metric_sink = Arc::new(sightline_lake::sink::LakeMetricSink(lake.clone()));
+    let logs = Arc::new(sightline_logs::Logs::open(
+        meta.clone(),
+        lake.clone(),
+        metric_sink,
+    )?);
     services.push(Arc::new(sightline_logs::api::LogsService {
         logs: logs.clone(),
     }));

@@ -2,11 +2,16 @@
 
 pub mod audit;
 pub mod logs;
+pub mod metrics;
 
 use crate::dataset::Dataset;
 use std::sync::Arc;
 
 /// Every dataset, by name.
 pub fn all() -> Vec<Arc<dyn Dataset>> {
-    vec![Arc::new(audit::AuditEvents), Arc::new(logs::LogEvents)]
+    vec![
+        Arc::new(audit::AuditEvents),
+        Arc::new(logs::LogEvents),
+        Arc::new(metrics::MetricSamples),
+    ]
 }

@@ -557,8 +557,10 @@ impl LogsService {
                             role_arn: r.role_arn,
                             distribution,
                             created_ms: crate::engine::now_ms(),
+                            cursor: 0,
                         },
-                    )?;
+                    )
+                    .await?;
                     Ok(Empty {})
                 })
                 .await
