@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
+import subprocess
 import threading
 import time
 
@@ -24,6 +25,7 @@ from sightline_support import (
     query,
     request_id_of,
     retry_until,
+    sightline_bin,
     sql_str,
     unique,
 )
@@ -658,6 +660,44 @@ def test_subscription_delivery_resumes_after_sigkill(server_factory):
         retry_until(delivered, timeout=30)
     finally:
         rx.close()
+
+
+def test_sightline_logs_tail_prints_and_follows(server, logs):
+    group = new_group(logs)
+    stream = new_stream(logs, group, "tail-stream")
+    t = now_ms() - 60_000
+    put(logs, group, stream, ["first line", "ERROR second line"], start=t)
+    run = [sightline_bin(), "logs", "tail", group, "--since", "5m"]
+    out = subprocess.run(run, env=server.env, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [l.split(" ", 2)[1:] for l in lines] == [
+        ["tail-stream", "first line"], ["tail-stream", "ERROR second line"]]
+    assert lines[0].split(" ")[0].endswith("Z")
+    out = subprocess.run(run + ["--filter", "ERROR"], env=server.env, capture_output=True,
+                         text=True, timeout=30)
+    assert [l.split(" ", 2)[2] for l in out.stdout.splitlines()] == ["ERROR second line"]
+    # --since leaves older events out.
+    old = new_stream(logs, group, "old-stream")
+    put(logs, group, old, ["an hour ago"], start=now_ms() - 3_600_000)
+    out = subprocess.run(run, env=server.env, capture_output=True, text=True, timeout=30)
+    assert "an hour ago" not in out.stdout
+    # --follow prints what arrives later, once.
+    proc = subprocess.Popen(run + ["--follow"], env=server.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().endswith("first line\n")
+        assert proc.stdout.readline().endswith("ERROR second line\n")
+        put(logs, group, stream, ["arrived while following"], start=now_ms())
+        assert proc.stdout.readline().endswith("tail-stream arrived while following\n")
+    finally:
+        proc.terminate()
+        rest, _ = proc.communicate(timeout=10)
+    assert "first line" not in rest and "arrived while following" not in rest
+    bad = subprocess.run([sightline_bin(), "logs", "tail", group + "-missing"], env=server.env,
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 1
+    assert "(ResourceNotFoundException)" in bad.stderr
 
 
 # --------------------------------------------------------------------------- durability

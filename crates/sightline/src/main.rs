@@ -1,6 +1,7 @@
 //! The `sightline` binary: a thin clap front end over the server crate.
 
 mod client;
+mod logs;
 mod query;
 mod trail;
 
@@ -34,6 +35,17 @@ enum Command {
     /// Check a trail's evidence: digests, log files and the transparency log.
     #[command(subcommand)]
     Trail(TrailCommand),
+    /// CloudWatch Logs from the terminal: tail a group, run a Logs Insights query.
+    #[command(subcommand)]
+    Logs(LogsCommand),
+}
+
+#[derive(Subcommand)]
+enum LogsCommand {
+    /// Print a log group's events (FilterLogEvents), optionally following new ones.
+    Tail(logs::TailArgs),
+    /// Run a Logs Insights query over log groups and print the results.
+    Query(logs::QueryArgs),
 }
 
 #[derive(Subcommand)]
@@ -142,6 +154,38 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Query(a) => {
             if let Err(e) = run_query(a) {
+                eprintln!("{e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Logs(l) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let outcome = rt.block_on(async move {
+                match l {
+                    LogsCommand::Tail(a) => {
+                        let c = &a.connection;
+                        let p = client::Profile::discover(
+                            c.endpoint_url.clone(),
+                            c.profile.clone(),
+                            c.region.clone(),
+                        )?;
+                        logs::tail(p, a).await
+                    }
+                    LogsCommand::Query(a) => {
+                        let c = &a.connection;
+                        let p = client::Profile::discover(
+                            c.endpoint_url.clone(),
+                            c.profile.clone(),
+                            c.region.clone(),
+                        )?;
+                        logs::query(p, a).await
+                    }
+                }
+            });
+            if let Err(e) = outcome {
                 eprintln!("{e:#}");
                 std::process::exit(1);
             }
