@@ -17,11 +17,14 @@ import time
 import pytest
 
 from sightline_support import (
+    allow,
     audit_record,
     aws,
     aws_error,
     error_message,
     expect_error,
+    make_user,
+    policy,
     query,
     request_id_of,
     retry_until,
@@ -698,6 +701,87 @@ def test_sightline_logs_tail_prints_and_follows(server, logs):
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode == 1
     assert "(ResourceNotFoundException)" in bad.stderr
+
+
+def logs_key(server, kms) -> str:
+    """A KMS key whose policy lets the account and CloudWatch Logs (for its groups) use it."""
+    account = server.account_id
+    doc = policy(
+        {"Sid": "root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "logs", "Effect": "Allow", "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
+         "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                    "kms:Describe*"],
+         "Resource": "*",
+         "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                   f"arn:aws:logs:us-east-1:{account}:log-group:*"}}},
+    )
+    return server.client("kms").create_key(Policy=doc)["KeyMetadata"]["Arn"]
+
+
+def stored_messages(server, group):
+    sql = (f"SELECT message, key_id FROM log_events WHERE log_group = {sql_str(group)} "
+           "ORDER BY event_time, seq")
+    return [(r["message"], r["key_id"]) for r in query(server, sql)]
+
+
+def test_kms_keyed_group_is_sealed_at_rest_and_needs_decrypt_to_read(server, logs):
+    key_arn = logs_key(server, server.client("kms"))
+    group = unique("/kms/group-")
+    logs.create_log_group(logGroupName=group, kmsKeyId=key_arn)
+    assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["kmsKeyId"] == key_arn
+    stream = new_stream(logs, group)
+    put(logs, group, stream, ["secret one", "secret two"])
+    got = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    assert [e["message"] for e in got["events"]] == ["secret one", "secret two"]
+    assert [e["message"] for e in all_filtered(logs, logGroupName=group, filterPattern="two")] == [
+        "secret two"]
+    # At rest the messages are sealed.
+    stored = stored_messages(server, group)
+    assert len(stored) == 2 and all(k == "1" for _, k in stored)
+    assert not any("secret" in m for m, _ in stored)
+    # A user allowed every logs action but not kms:Decrypt cannot read the events.
+    iam = server.client("iam")
+    reader = make_user(iam, "logreader", {"logs": policy(allow("logs:*"))})
+    rl = server.client("logs", reader.creds)
+    expect_error("AccessDeniedException", rl.get_log_events, logGroupName=group,
+                 logStreamName=stream, startFromHead=True)
+    expect_error("AccessDeniedException", rl.filter_log_events, logGroupName=group)
+    # ... and can once kms:Decrypt on the key is granted.
+    iam.put_user_policy(UserName=reader.name, PolicyName="decrypt",
+                        PolicyDocument=policy(allow("kms:Decrypt", key_arn)))
+    got = retry_until(lambda: rl.get_log_events(logGroupName=group, logStreamName=stream,
+                                                startFromHead=True))
+    assert [e["message"] for e in got["events"]] == ["secret one", "secret two"]
+
+
+def test_kms_association_changes_only_new_events(server, logs):
+    kms = server.client("kms")
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    put(logs, group, stream, ["plain before"], start=now_ms() - 30_000)
+    # A key whose policy does not admit CloudWatch Logs is refused, and changes nothing.
+    bare = kms.create_key()["KeyMetadata"]["Arn"]
+    err = expect_error("InvalidParameterException", logs.associate_kms_key,
+                       logGroupName=group, kmsKeyId=bare)
+    assert "not allowed to be used" in error_message(err)
+    assert "kmsKeyId" not in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]
+    refused = unique("/kms/refused-")
+    expect_error("InvalidParameterException", logs.create_log_group, logGroupName=refused,
+                 kmsKeyId=bare)
+    assert logs.describe_log_groups(logGroupNamePrefix=refused)["logGroups"] == []
+    key_arn = logs_key(server, kms)
+    logs.associate_kms_key(logGroupName=group, kmsKeyId=key_arn)
+    put(logs, group, stream, ["sealed during"], start=now_ms() - 20_000)
+    logs.disassociate_kms_key(logGroupName=group)
+    put(logs, group, stream, ["plain after"], start=now_ms() - 10_000)
+    got = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    assert [e["message"] for e in got["events"]] == ["plain before", "sealed during", "plain after"]
+    stored = stored_messages(server, group)
+    assert [k for _, k in stored] == [None, "1", None]
+    assert stored[0][0] == "plain before" and stored[2][0] == "plain after"
+    assert "sealed" not in stored[1][0]
+    expect_error("InvalidParameterException", logs.disassociate_kms_key, logGroupName=group)
 
 
 # --------------------------------------------------------------------------- durability

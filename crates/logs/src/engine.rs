@@ -6,7 +6,7 @@
 use crate::model::{LogGroup, LogStream, MetricFilter, SubscriptionFilter};
 use crate::{Error, Result, names, store};
 use parking_lot::RwLock;
-use sightline_core::{MetricSink, Scope};
+use sightline_core::{KeyService, MetricSink, Scope};
 use sightline_lake::Lake;
 use sightline_logfilter::FilterPattern;
 use sightline_meta::Meta;
@@ -61,6 +61,9 @@ pub struct Logs {
     /// oldest, so an event still being written is never passed over.
     pub(crate) inflight: parking_lot::Mutex<BTreeMap<i64, usize>>,
     pub(crate) http: reqwest::Client,
+    pub(crate) keys: Arc<dyn KeyService>,
+    /// Plaintext data keys the service has opened, by (group id, key id).
+    pub(crate) data_keys: parking_lot::Mutex<HashMap<(String, u32), Arc<crate::crypt::MessageKey>>>,
     /// Ids of groups deleted since start whose events still sit in the lake.
     pub(crate) deleted: parking_lot::Mutex<HashMap<ScopeKey, BTreeSet<String>>>,
 }
@@ -117,7 +120,12 @@ pub struct NewGroup {
 }
 
 impl Logs {
-    pub fn open(meta: Arc<Meta>, lake: Arc<Lake>, metrics: Arc<dyn MetricSink>) -> Result<Logs> {
+    pub fn open(
+        meta: Arc<Meta>,
+        lake: Arc<Lake>,
+        metrics: Arc<dyn MetricSink>,
+        keys: Arc<dyn KeyService>,
+    ) -> Result<Logs> {
         store::migrate(&meta)?;
         let loaded = store::load_all(&meta)?;
         let mut state = State::default();
@@ -172,6 +180,8 @@ impl Logs {
             seq: AtomicI64::new(start),
             retention_wanted: tokio::sync::Notify::new(),
             inflight: parking_lot::Mutex::new(BTreeMap::new()),
+            keys,
+            data_keys: parking_lot::Mutex::new(HashMap::new()),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
@@ -237,7 +247,7 @@ impl Logs {
         f(g)
     }
 
-    pub fn create_group(&self, scope: &Scope, req: NewGroup) -> Result<()> {
+    pub async fn create_group(&self, scope: &Scope, req: NewGroup) -> Result<()> {
         names::group(&req.name, "logGroupName")?;
         names::tags(req.tags.iter())?;
         if req.tags.len() > MAX_TAGS {
@@ -246,6 +256,26 @@ impl Logs {
             )));
         }
         let class = req.class.unwrap_or_else(|| "STANDARD".to_owned());
+        let exists = |s: &State| {
+            s.groups
+                .get(&key(scope))
+                .is_some_and(|g| g.contains_key(&req.name))
+        };
+        if exists(&self.state.read()) {
+            return Err(Error::ResourceAlreadyExists(
+                "The specified log group already exists".into(),
+            ));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        // The data key comes first: a key the group may not use refuses the group.
+        let arn = format!(
+            "arn:aws:logs:{}:{}:log-group:{}",
+            scope.region, scope.account_id, req.name
+        );
+        let sealed = match &req.kms_key_id {
+            Some(k) => Some(self.new_data_key(scope, &arn, k, 1).await?),
+            None => None,
+        };
         let mut state = self.state.write();
         let groups = state.groups.entry(key(scope)).or_default();
         if groups.contains_key(&req.name) {
@@ -254,18 +284,23 @@ impl Logs {
             ));
         }
         let info = LogGroup {
-            id: uuid::Uuid::new_v4().to_string(),
+            id,
             account: scope.account_id.clone(),
             region: scope.region.clone(),
             name: req.name.clone(),
             created_ms: now_ms(),
             retention_days: None,
-            kms_key_id: req.kms_key_id,
+            kms_key_id: sealed.as_ref().map(|(r, _)| r.kms_key_arn.clone()),
             class,
             deletion_protection: req.deletion_protection,
             tags: req.tags,
+            active_key: sealed.as_ref().map(|(r, _)| r.id),
+            data_keys: sealed.iter().map(|(r, _)| r.clone()).collect(),
         };
         store::put_group(&self.meta, &info)?;
+        if let Some((r, k)) = sealed {
+            self.data_keys.lock().insert((info.id.clone(), r.id), k);
+        }
         groups.insert(
             req.name,
             Group {

@@ -180,7 +180,7 @@ impl Logs {
         names::group(group, "logGroupName")?;
         names::stream(stream, "logStreamName")?;
         check_batch(&events)?;
-        let (group_id, retention, filters) = {
+        let (info, filters) = {
             let state = self.state.read();
             let g = state
                 .groups
@@ -191,17 +191,39 @@ impl Logs {
                 return Err(not_found_stream());
             }
             let filters: Vec<_> = g.metric_filters.values().cloned().collect();
-            (g.info.id.clone(), g.info.retention_days, filters)
+            (g.info.clone(), filters)
         };
+        let group_id = info.id.clone();
+        let retention = info.retention_days;
+        let sealing = self.write_key(scope, &info).await?;
         let now = now_ms();
         let (rejected, range) = classify(&events, now, retention);
         let accepted = &events[range];
         let (_inflight, first_seq) = Inflight::begin(self, accepted.len());
         if !accepted.is_empty() {
+            let sealed: Option<(String, Vec<String>)> = match &sealing {
+                Some((id, key)) => Some((
+                    id.to_string(),
+                    accepted
+                        .iter()
+                        .map(|e| {
+                            key.seal(&e.message).ok_or_else(|| {
+                                Error::InvalidParameter("sealing a log event failed".into())
+                            })
+                        })
+                        .collect::<Result<_>>()?,
+                )),
+                None => None,
+            };
             let rows = accepted
                 .iter()
+                .enumerate()
                 .zip(first_seq..)
-                .map(|(e, seq)| {
+                .map(|((i, e), seq)| {
+                    let (message, key_id) = match &sealed {
+                        Some((id, texts)) => (texts[i].as_str(), Some(id.as_str())),
+                        None => (e.message.as_str(), None),
+                    };
                     dataset::row(&LogEvent {
                         timestamp_ms: e.timestamp,
                         ingestion_ms: now,
@@ -209,7 +231,8 @@ impl Logs {
                         group_id: &group_id,
                         group,
                         stream,
-                        message: &e.message,
+                        message,
+                        key_id,
                     })
                 })
                 .collect();

@@ -4,9 +4,11 @@
 //! that run the same pattern language over every event.
 
 pub mod api;
+pub mod crypt;
 pub mod engine;
 pub mod filters;
 pub mod ingest;
+pub mod kms;
 pub mod model;
 pub mod names;
 pub mod read;
@@ -32,6 +34,8 @@ pub enum Error {
     OperationAborted(String),
     #[error("{0}")]
     TooManyTags(String),
+    #[error("{0}")]
+    AccessDenied(String),
     #[error("storage: {0}")]
     Storage(#[from] sightline_lake::Error),
     #[error("metrics: {0}")]
@@ -65,6 +69,7 @@ impl From<Error> for sightline_wire::ApiError {
             Error::LimitExceeded(m) => bad("LimitExceededException", m),
             Error::OperationAborted(m) => bad("OperationAbortedException", m),
             Error::TooManyTags(m) => bad("TooManyTagsException", m),
+            Error::AccessDenied(m) => bad("AccessDeniedException", m),
             other => ApiError::new(
                 500,
                 "ServiceUnavailableException",

@@ -23,6 +23,22 @@ pub struct LogGroup {
     pub deletion_protection: bool,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Data keys the group's events were sealed with, newest last; old ones stay for
+    /// the events they sealed.
+    #[serde(default)]
+    pub data_keys: Vec<DataKeyRecord>,
+    /// The data key new events are sealed with, while a KMS key is associated.
+    #[serde(default)]
+    pub active_key: Option<u32>,
+}
+
+/// A group data key as KMS sealed it (with `aws:logs:arn` as encryption context).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DataKeyRecord {
+    pub id: u32,
+    pub kms_key_arn: String,
+    #[serde(with = "sightline_core::b64")]
+    pub ciphertext: Vec<u8>,
 }
 
 impl LogGroup {

@@ -3,7 +3,9 @@
 //! (FilterLogEvents). Events past the group's retention are never returned, whether or
 //! not their storage has been reclaimed yet.
 
+use crate::crypt::{Keyring, OpenUdf};
 use crate::engine::{Logs, key, not_found_group, not_found_stream, now_ms};
+use crate::kms::Reader;
 use crate::udf::PatternUdf;
 use crate::{Error, Result};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -44,6 +46,15 @@ impl Event {
     pub fn id(&self) -> String {
         format!("{:020}{:020}", self.timestamp.max(0), self.seq.max(0))
     }
+}
+
+/// The order rows come back in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    TimeAscending,
+    TimeDescending,
+    /// Ingestion order, for deliveries.
+    Sequence,
 }
 
 pub struct StreamRead<'a> {
@@ -161,8 +172,12 @@ pub(crate) fn events_of(batches: &[RecordBatch]) -> Vec<Event> {
 }
 
 impl Logs {
-    /// The group's id, its streams, and the earliest timestamp retention still keeps.
-    fn group_scope(&self, scope: &Scope, group: &str) -> Result<(String, Vec<String>, i64)> {
+    /// The group, its streams, and the earliest timestamp retention still keeps.
+    fn group_scope(
+        &self,
+        scope: &Scope,
+        group: &str,
+    ) -> Result<(crate::model::LogGroup, Vec<String>, i64)> {
         let state = self.state.read();
         let g = state
             .groups
@@ -173,19 +188,18 @@ impl Logs {
             .info
             .retention_days
             .map_or(0, |d| now_ms() - i64::from(d) * DAY_MS);
-        Ok((
-            g.info.id.clone(),
-            g.streams.keys().cloned().collect(),
-            floor,
-        ))
+        Ok((g.info.clone(), g.streams.keys().cloned().collect(), floor))
     }
 
-    async fn query(
+    /// Events of one (account, region) passing `filter`, by (time, sequence); sealed
+    /// messages are opened with `keys` inside the scan, before the filter sees them.
+    pub(crate) async fn query(
         &self,
         scope: &Scope,
         window: (i64, i64),
+        keys: &Arc<Keyring>,
         filter: Expr,
-        descending: bool,
+        order: Order,
         limit: usize,
     ) -> Result<Vec<Event>> {
         let table = self
@@ -199,13 +213,27 @@ impl Logs {
             )
             .await?;
         let ctx = self.lake.lookup_context();
-        let df = ctx
-            .read_table(Arc::new(table))?
+        let mut df = ctx.read_table(Arc::new(table))?;
+        if !keys.is_empty() {
+            df = df.with_column(
+                "message",
+                OpenUdf::call(keys.clone(), col("message"), col("key_id")),
+            )?;
+        }
+        let sort = match order {
+            Order::TimeAscending => vec![
+                col("event_time").sort(true, false),
+                col("seq").sort(true, false),
+            ],
+            Order::TimeDescending => vec![
+                col("event_time").sort(false, false),
+                col("seq").sort(false, false),
+            ],
+            Order::Sequence => vec![col("seq").sort(true, false)],
+        };
+        let df = df
             .filter(filter)?
-            .sort(vec![
-                col("event_time").sort(!descending, false),
-                col("seq").sort(!descending, false),
-            ])?
+            .sort(sort)?
             .limit(0, Some(limit))?
             .select_columns(&[
                 "event_time",
@@ -218,13 +246,20 @@ impl Logs {
         Ok(events_of(&batches))
     }
 
-    pub async fn get_events(&self, scope: &Scope, r: StreamRead<'_>) -> Result<StreamPage> {
+    pub async fn get_events(
+        &self,
+        scope: &Scope,
+        reader: &Reader<'_>,
+        r: StreamRead<'_>,
+    ) -> Result<StreamPage> {
         crate::names::stream(r.stream, "logStreamName")?;
         let limit = limit(r.limit)?;
-        let (group_id, streams, floor) = self.group_scope(scope, r.group)?;
+        let (info, streams, floor) = self.group_scope(scope, r.group)?;
         if !streams.iter().any(|s| s == r.stream) {
             return Err(not_found_stream());
         }
+        let keys = self.read_keys(scope, &info, Some(reader)).await?;
+        let group_id = info.id;
         let (forward, position) = match r.token {
             Some(t) => {
                 let (dir, rest) = t.split_at_checked(2).ok_or_else(bad_token)?;
@@ -255,7 +290,13 @@ impl Logs {
         let mut events = if lo > hi {
             Vec::new()
         } else {
-            self.query(scope, (lo, hi), filter, !forward, limit).await?
+            let order = if forward {
+                Order::TimeAscending
+            } else {
+                Order::TimeDescending
+            };
+            self.query(scope, (lo, hi), &keys, filter, order, limit)
+                .await?
         };
         if forward {
             within_size(&mut events);
@@ -276,7 +317,12 @@ impl Logs {
         })
     }
 
-    pub async fn filter_events(&self, scope: &Scope, r: GroupRead<'_>) -> Result<GroupPage> {
+    pub async fn filter_events(
+        &self,
+        scope: &Scope,
+        reader: &Reader<'_>,
+        r: GroupRead<'_>,
+    ) -> Result<GroupPage> {
         if r.streams.is_some() && r.stream_prefix.is_some() {
             return Err(Error::InvalidParameter(
                 "logStreamNames and logStreamNamePrefix are mutually exclusive".into(),
@@ -287,7 +333,9 @@ impl Logs {
             Some(p) => Some(FilterPattern::parse(p)?),
             None => None,
         };
-        let (group_id, all_streams, floor) = self.group_scope(scope, r.group)?;
+        let (info, all_streams, floor) = self.group_scope(scope, r.group)?;
+        let keys = self.read_keys(scope, &info, Some(reader)).await?;
+        let group_id = info.id;
         let streams: Vec<String> = all_streams
             .into_iter()
             .filter(|s| {
@@ -315,7 +363,14 @@ impl Logs {
                 filter = filter.and(PatternUdf::call(Arc::new(p), col("message")));
             }
             events = self
-                .query(scope, (lo, hi), filter, false, limit + 1)
+                .query(
+                    scope,
+                    (lo, hi),
+                    &keys,
+                    filter,
+                    Order::TimeAscending,
+                    limit + 1,
+                )
                 .await?;
             if events.len() > limit {
                 events.truncate(limit);

@@ -14,11 +14,10 @@
 
 use crate::engine::{Logs, ScopeKey, key};
 use crate::model::SubscriptionFilter;
-use crate::read::Event;
+use crate::read::{Event, Order};
 use crate::{Error, Result, store};
 use datafusion::logical_expr::{col, lit};
 use sightline_core::Scope;
-use sightline_lake::datasets::logs as dataset;
 use sightline_logfilter::FilterPattern;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -168,7 +167,7 @@ impl Logs {
         };
         let scope = Scope::new(due.scope.0.clone(), due.scope.1.clone());
         let events = self
-            .read_by_seq(&scope, &due.group_id, from, upto, ROUND)
+            .read_by_seq(&scope, &due.group, from, upto, ROUND)
             .await?;
         // Fewer than a round: everything up to `upto` has been seen.
         let reached = if events.len() < ROUND {
@@ -253,11 +252,12 @@ impl Logs {
         Ok(())
     }
 
-    /// Events of a group with `from < seq ≤ upto`, in sequence order.
+    /// Events of a group with `from < seq ≤ upto`, in sequence order, opened with the
+    /// service's keys.
     async fn read_by_seq(
         &self,
         scope: &Scope,
-        group_id: &str,
+        group: &str,
         from: i64,
         upto: i64,
         limit: usize,
@@ -265,37 +265,21 @@ impl Logs {
         if from >= upto {
             return Ok(Vec::new());
         }
-        let table = self
-            .lake
-            .snapshot(
-                dataset::NAME,
-                &scope.account_id,
-                Some(&scope.region),
-                i64::MIN,
-                i64::MAX,
-            )
-            .await?;
-        let ctx = self.lake.lookup_context();
-        let batches = ctx
-            .read_table(Arc::new(table))?
-            .filter(
-                col("group_id")
-                    .eq(lit(group_id.to_owned()))
-                    .and(col("seq").gt(lit(from)))
-                    .and(col("seq").lt_eq(lit(upto))),
-            )?
-            .sort(vec![col("seq").sort(true, false)])?
-            .limit(0, Some(limit))?
-            .select_columns(&[
-                "event_time",
-                "seq",
-                "ingestion_time",
-                "log_stream",
-                "message",
-            ])?
-            .collect()
-            .await?;
-        Ok(crate::read::events_of(&batches))
+        let info = self.group_info(scope, group)?;
+        let keys = self.read_keys(scope, &info, None).await?;
+        let filter = col("group_id")
+            .eq(lit(info.id.clone()))
+            .and(col("seq").gt(lit(from)))
+            .and(col("seq").lt_eq(lit(upto)));
+        self.query(
+            scope,
+            (i64::MIN, i64::MAX),
+            &keys,
+            filter,
+            Order::Sequence,
+            limit,
+        )
+        .await
     }
 }
 

@@ -185,6 +185,7 @@ pub async fn start(config: Config) -> Result<Running> {
     let objects = object_store::local::LocalFileSystem::new_with_prefix(&s3_dir)
         .map_err(|e| Error::Config(format!("s3 object directory: {e}")))?;
     let keys_for_trails: Arc<dyn sightline_core::KeyService> = keys.clone();
+    let keys_for_logs: Arc<dyn sightline_core::KeyService> = keys.clone();
     let s3 = Arc::new(sightline_s3::S3::open(
         meta.clone(),
         Arc::new(objects),
@@ -232,6 +233,7 @@ pub async fn start(config: Config) -> Result<Running> {
         meta.clone(),
         lake.clone(),
         metric_sink,
+        keys_for_logs,
     )?);
     services.push(Arc::new(sightline_logs::api::LogsService {
         logs: logs.clone(),

@@ -28,6 +28,8 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("log_group", DataType::Utf8View, false),
         Field::new("log_stream", DataType::Utf8View, false),
         Field::new("message", DataType::Utf8View, false),
+        // The data key a message is sealed with (KMS-keyed groups), null for plaintext.
+        Field::new("key_id", DataType::Utf8View, true),
         Field::new("account_id", DataType::Utf8View, false),
         Field::new("region", DataType::Utf8View, false),
     ]))
@@ -44,6 +46,7 @@ pub struct LogEvent<'a> {
     pub group: &'a str,
     pub stream: &'a str,
     pub message: &'a str,
+    pub key_id: Option<&'a str>,
 }
 
 pub fn row(e: &LogEvent<'_>) -> Row {
@@ -56,6 +59,7 @@ pub fn row(e: &LogEvent<'_>) -> Row {
             "n": e.group,
             "s": e.stream,
             "m": e.message,
+            "k": e.key_id,
         }),
     }
 }
@@ -107,6 +111,7 @@ impl Dataset for LogEvents {
             .filter_map(|r| r.doc.get("m").and_then(J::as_str).map(str::len))
             .sum();
         let mut message = StringBuilder::with_capacity(n, bytes);
+        let mut key_id = StringBuilder::with_capacity(n, 0);
         let mut acct = StringBuilder::with_capacity(n, n * account.len());
         let mut reg = StringBuilder::with_capacity(n, n * region.len());
         for row in rows {
@@ -118,6 +123,7 @@ impl Dataset for LogEvents {
                 b.append_value(text(d, key)?);
             }
             message.append_value(text(d, "m")?);
+            key_id.append_option(d.get("k").and_then(J::as_str));
             acct.append_value(account);
             reg.append_value(region);
         }
@@ -130,6 +136,7 @@ impl Dataset for LogEvents {
             cols.push(view(b.finish()));
         }
         cols.push(view(message.finish()));
+        cols.push(view(key_id.finish()));
         cols.push(view(acct.finish()));
         cols.push(view(reg.finish()));
         RecordBatch::try_new(self.schema(), cols).map_err(arrow_err)

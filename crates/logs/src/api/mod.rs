@@ -5,6 +5,7 @@ mod shapes;
 
 use crate::engine::{Logs, NewGroup, StreamListing, StreamOrder, group_name_of};
 use crate::ingest::InputEvent;
+use crate::kms::Reader;
 use crate::model::{MetricFilter, MetricTransformation, SubscriptionFilter};
 use crate::read::{GroupRead, StreamRead};
 use crate::{Error, Result};
@@ -61,6 +62,8 @@ pub static LOGS: ServiceDef = ServiceDef {
             "logs:DeleteSubscriptionFilter",
             false,
         ),
+        op("AssociateKmsKey", "logs:AssociateKmsKey", false),
+        op("DisassociateKmsKey", "logs:DisassociateKmsKey", false),
     ],
 };
 
@@ -170,6 +173,12 @@ impl LogsService {
     async fn dispatch(&self, ctx: &CallContext, op: &str, input: Value) -> Result<Value, ApiError> {
         let l = &*self.logs;
         let scope = &ctx.scope;
+        let reader = Reader {
+            caller: &ctx.caller,
+            source_ip: &ctx.source_ip,
+            secure_transport: ctx.secure_transport,
+        };
+        let reader = &reader;
         match op {
             "CreateLogGroup" => {
                 typed(input, invalid, |r: CreateLogGroup| async move {
@@ -182,7 +191,8 @@ impl LogsService {
                             class: r.log_group_class,
                             deletion_protection: r.deletion_protection_enabled,
                         },
-                    )?;
+                    )
+                    .await?;
                     Ok(Empty {})
                 })
                 .await
@@ -316,6 +326,7 @@ impl LogsService {
                     let page = l
                         .get_events(
                             scope,
+                            reader,
                             StreamRead {
                                 group: &group,
                                 stream: &r.log_stream_name,
@@ -349,6 +360,7 @@ impl LogsService {
                     let page = l
                         .filter_events(
                             scope,
+                            reader,
                             GroupRead {
                                 group: &group,
                                 streams: r.log_stream_names.as_deref(),
@@ -591,6 +603,30 @@ impl LogsService {
                             .collect(),
                         next_token: next,
                     })
+                })
+                .await
+            }
+            "AssociateKmsKey" => {
+                typed(input, invalid, |r: AssociateKmsKey| async move {
+                    let group = r.log_group_name.ok_or_else(|| {
+                        Error::InvalidParameter(
+                            "Sightline associates KMS keys with log groups only: logGroupName is required.".into(),
+                        )
+                    })?;
+                    l.associate_key(scope, &group, &r.kms_key_id).await?;
+                    Ok(Empty {})
+                })
+                .await
+            }
+            "DisassociateKmsKey" => {
+                typed(input, invalid, |r: DisassociateKmsKey| async move {
+                    let group = r.log_group_name.ok_or_else(|| {
+                        Error::InvalidParameter(
+                            "Sightline associates KMS keys with log groups only: logGroupName is required.".into(),
+                        )
+                    })?;
+                    l.disassociate_key(scope, &group)?;
+                    Ok(Empty {})
                 })
                 .await
             }

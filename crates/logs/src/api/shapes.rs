@@ -371,3 +371,16 @@ pub struct DescribeSubscriptionFiltersOut {
 
 #[derive(Serialize)]
 pub struct Empty {}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociateKmsKey {
+    pub log_group_name: Option<String>,
+    pub kms_key_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DisassociateKmsKey {
+    pub log_group_name: Option<String>,
+}
