@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import datetime as dt
 import json
+import socket
 import subprocess
 import threading
 import time
@@ -23,6 +25,7 @@ from sightline_support import (
     aws_error,
     error_message,
     expect_error,
+    free_port,
     make_user,
     policy,
     query,
@@ -782,6 +785,57 @@ def test_kms_association_changes_only_new_events(server, logs):
     assert stored[0][0] == "plain before" and stored[2][0] == "plain after"
     assert "sealed" not in stored[1][0]
     expect_error("InvalidParameterException", logs.disassociate_kms_key, logGroupName=group)
+
+
+def test_syslog_over_udp_and_tcp_into_log_groups(server_factory):
+    udp, tcp, closed = free_port(), free_port(), free_port()
+    srv = server_factory.start(extra_args=[
+        "--syslog", f"udp://127.0.0.1:{udp}?group=/syslog/udp&allow=127.0.0.0/8",
+        "--syslog", f"tcp://127.0.0.1:{tcp}?group=/syslog/tcp&allow=127.0.0.1/32",
+        "--syslog", f"udp://127.0.0.1:{closed}?group=/syslog/closed&allow=10.0.0.0/8",
+    ])
+    logs = srv.client("logs")
+    stamp = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=3)).replace(microsecond=0)
+    rfc5424 = f"<34>1 {stamp.strftime('%Y-%m-%dT%H:%M:%S')}.250Z web-1 sshd 42 ID47 - Failed password for root"
+    rfc3164 = f"<13>{stamp.strftime('%b')} {stamp.day:2d} {stamp.strftime('%H:%M:%S')} db-2 cron[7]: job done"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.sendto(rfc5424.encode(), ("127.0.0.1", udp))
+        u.sendto(rfc3164.encode(), ("127.0.0.1", udp))
+        u.sendto(b"no header at all", ("127.0.0.1", udp))
+        u.sendto(b"<13>from a network not allowed", ("127.0.0.1", closed))
+    with socket.create_connection(("127.0.0.1", tcp)) as t:
+        framed = b"<14>1 - tcp-host app - - - counted frame with\nnewline inside"
+        t.sendall(str(len(framed)).encode() + b" " + framed)
+        t.sendall(b"<14>1 - tcp-host app - - - line one\n<14>1 - tcp-host app - - - line two\n")
+
+    def events(group):
+        return {(e["logStreamName"], e["message"], e["timestamp"])
+                for e in all_filtered(logs, logGroupName=group)}
+
+    def udp_arrived():
+        got = events("/syslog/udp")
+        assert {(s, m) for s, m, _ in got} == {
+            ("web-1", rfc5424), ("db-2", rfc3164), ("127.0.0.1", "no header at all")}
+        times = {m: t for _, m, t in got}
+        assert times[rfc5424] == int(stamp.timestamp() * 1000) + 250
+        assert times[rfc3164] == int(stamp.timestamp() * 1000)
+
+    retry_until(udp_arrived, timeout=20)
+
+    def tcp_arrived():
+        got = sorted(m for _, m, _ in events("/syslog/tcp"))
+        assert got == sorted([
+            "<14>1 - tcp-host app - - - counted frame with\nnewline inside",
+            "<14>1 - tcp-host app - - - line one",
+            "<14>1 - tcp-host app - - - line two",
+        ])
+
+    retry_until(tcp_arrived, timeout=20)
+    streams = logs.describe_log_streams(logGroupName="/syslog/tcp")["logStreams"]
+    assert [s["logStreamName"] for s in streams] == ["tcp-host"]
+    # Nothing from a network the listener does not allow.
+    time.sleep(0.5)
+    assert logs.describe_log_groups(logGroupNamePrefix="/syslog/closed")["logGroups"] == []
 
 
 # --------------------------------------------------------------------------- durability

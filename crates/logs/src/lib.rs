@@ -15,6 +15,7 @@ pub mod read;
 pub mod retention;
 pub mod store;
 pub mod subscriptions;
+pub mod syslog;
 pub mod udf;
 
 pub use engine::Logs;

@@ -75,6 +75,8 @@ pub struct Config {
     /// How often new audit records are appended to the transparency log and a
     /// checkpoint is signed.
     pub tlog_interval: std::time::Duration,
+    /// Syslog listeners feeding log groups.
+    pub syslog: Vec<sightline_logs::syslog::SyslogInput>,
 }
 
 impl Default for Config {
@@ -94,6 +96,7 @@ impl Default for Config {
             trail_delivery_interval: std::time::Duration::from_secs(300),
             trail_digest_interval: std::time::Duration::from_secs(3600),
             tlog_interval: std::time::Duration::from_secs(5),
+            syslog: Vec::new(),
         }
     }
 }
@@ -254,6 +257,13 @@ pub async fn start(config: Config) -> Result<Running> {
     let maintenance = lake.spawn_maintenance(shutdown_rx.clone());
     let delivery = trails.spawn(shutdown_rx.clone());
     let logs_task = logs.spawn(shutdown_rx.clone());
+    let mut syslog_tasks = Vec::new();
+    for input in config.syslog.iter().cloned() {
+        syslog_tasks.push(
+            logs.spawn_syslog(input, &management, shutdown_rx.clone())
+                .await?,
+        );
+    }
     let sequencer = tlog.spawn(
         config
             .tlog_interval
@@ -322,6 +332,9 @@ pub async fn start(config: Config) -> Result<Running> {
         let _ = maintenance.await;
         let _ = delivery.await;
         let _ = sequencer.await;
+        for t in syslog_tasks {
+            let _ = t.await;
+        }
         let _ = logs_task.await;
         lake.close();
         tracing::info!("server stopped");

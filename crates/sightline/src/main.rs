@@ -122,6 +122,15 @@ struct ServerArgs {
     /// signed: `5s`, `1s`.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     tlog_interval: std::time::Duration,
+    /// A syslog listener (repeatable): `udp://0.0.0.0:5514?group=/syslog/hosts&allow=10.0.0.0/8`
+    /// or `tcp://…` (octet counting or one message per line); `allow` lists the source
+    /// networks accepted, `account=` and `region=` pick where the group lives.
+    #[arg(long = "syslog", value_parser = parse_syslog)]
+    syslog: Vec<sightline_logs::syslog::SyslogInput>,
+}
+
+fn parse_syslog(s: &str) -> Result<sightline_logs::syslog::SyslogInput, String> {
+    s.parse().map_err(|e: sightline_logs::Error| e.to_string())
 }
 
 /// `500ms`, `2s`, `5m`, `1h` (a bare number is seconds).
@@ -230,6 +239,7 @@ fn main() -> anyhow::Result<()> {
                     trail_delivery_interval: a.trail_delivery_interval,
                     trail_digest_interval: a.trail_digest_interval,
                     tlog_interval: a.tlog_interval,
+                    syslog: a.syslog,
                 })
                 .await?;
                 let stop = running.shutdown_handle();
