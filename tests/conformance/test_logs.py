@@ -16,7 +16,10 @@ import subprocess
 import threading
 import time
 
+import botocore.auth
 import pytest
+import requests
+from botocore.awsrequest import AWSRequest
 
 from sightline_support import (
     allow,
@@ -836,6 +839,102 @@ def test_syslog_over_udp_and_tcp_into_log_groups(server_factory):
     # Nothing from a network the listener does not allow.
     time.sleep(0.5)
     assert logs.describe_log_groups(logGroupNamePrefix="/syslog/closed")["logGroups"] == []
+
+
+class SigV4Auth(requests.auth.AuthBase):
+    """Signs a `requests` request with SigV4 for CloudWatch Logs, as the collector's
+    sigv4auth extension does for OTLP exporters."""
+
+    def __init__(self, srv):
+        self.creds = srv.root
+
+    def __call__(self, r):
+        body = r.body if isinstance(r.body, bytes) else (r.body or "").encode()
+        signed = {k: v for k, v in r.headers.items()
+                  if k.lower() in ("content-type", "content-encoding", "x-aws-log-group",
+                                   "x-aws-log-stream")}
+        req = AWSRequest(method=r.method, url=r.url, data=body, headers=signed)
+        botocore.auth.SigV4Auth(self.creds.botocore(), "logs", "us-east-1").add_auth(req)
+        for k, v in req.headers.items():
+            r.headers[k] = v
+        return r
+
+
+def test_otlp_logs_from_the_opentelemetry_sdk(server, logs):
+    import logging
+
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+    from opentelemetry.sdk.resources import Resource
+
+    service = unique("checkout-")
+    session = requests.Session()
+    session.auth = SigV4Auth(server)
+    exporter = OTLPLogExporter(endpoint=server.endpoint + "/v1/logs", session=session,
+                               compression=Compression.Gzip)
+    provider = LoggerProvider(resource=Resource.create(
+        {"service.name": service, "service.instance.id": "i-0abc"}))
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    logger = logging.getLogger(service)
+    logger.propagate = False
+    logger.addHandler(LoggingHandler(logger_provider=provider))
+    logger.warning("payment failed", extra={"order_id": 42})
+    logger.error("card declined")
+    provider.shutdown()
+    group = f"/otlp/{service}"
+    streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    assert [s["logStreamName"] for s in streams] == ["i-0abc"]
+    events = all_filtered(logs, logGroupName=group)
+    docs = [json.loads(e["message"]) for e in events]
+    assert [d["body"] for d in docs] == ["payment failed", "card declined"]
+    assert docs[0]["severityText"] == "WARN" and docs[1]["severityText"] == "ERROR"
+    assert docs[0]["attributes"]["order_id"] == 42
+    assert docs[0]["resource"]["service.name"] == service
+    assert abs(events[0]["timestamp"] - now_ms()) < 60_000
+    # JSON patterns reach into the stored documents.
+    hits = all_filtered(logs, logGroupName=group, filterPattern='{ $.attributes.order_id = 42 }')
+    assert [json.loads(e["message"])["body"] for e in hits] == ["payment failed"]
+
+
+def test_otlp_json_with_routing_headers_and_authentication(server, logs):
+    group = unique("/otlp/json-")
+    body = json.dumps({"resourceLogs": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+        "scopeLogs": [{"scope": {"name": "lib", "version": "1.0"}, "logRecords": [{
+            "timeUnixNano": str((now_ms() - 5000) * 1_000_000),
+            "severityText": "INFO",
+            "body": {"stringValue": "hello over json"},
+            "attributes": [{"key": "n", "value": {"intValue": "7"}},
+                           {"key": "tags", "value": {"arrayValue": {"values": [{"stringValue": "a"}]}}}],
+            "traceId": "5b8efff798038103d269b633813fc60c",
+        }]}],
+    }]}).encode()
+    headers = {"Content-Type": "application/json", "x-aws-log-group": group,
+               "x-aws-log-stream": "edge"}
+    resp = requests.post(server.endpoint + "/v1/logs", data=body, headers=headers,
+                         auth=SigV4Auth(server), timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["Content-Type"] == "application/json"
+    assert resp.json() == {}
+    got = logs.get_log_events(logGroupName=group, logStreamName="edge", startFromHead=True)
+    doc = json.loads(got["events"][0]["message"])
+    assert doc["body"] == "hello over json"
+    assert doc["attributes"] == {"n": 7, "tags": ["a"]}
+    assert doc["scope"] == {"name": "lib", "version": "1.0"}
+    assert doc["traceId"] == "5b8efff798038103d269b633813fc60c"
+    # Unsigned requests are refused and store nothing.
+    other = unique("/otlp/unsigned-")
+    resp = requests.post(server.endpoint + "/v1/logs", data=body,
+                         headers={**headers, "x-aws-log-group": other}, timeout=30)
+    assert resp.status_code in (400, 403)
+    assert logs.describe_log_groups(logGroupNamePrefix=other)["logGroups"] == []
+    # A malformed body is refused.
+    resp = requests.post(server.endpoint + "/v1/logs", data=b"\xff\x01garbage",
+                         headers={"Content-Type": "application/x-protobuf"},
+                         auth=SigV4Auth(server), timeout=30)
+    assert resp.status_code == 400
 
 
 # --------------------------------------------------------------------------- durability

@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod kms;
 pub mod model;
 pub mod names;
+pub mod otlp;
 pub mod read;
 pub mod retention;
 pub mod store;

@@ -336,12 +336,50 @@ pub struct EncodeCtx<'a> {
     pub request_id: &'a str,
 }
 
+/// Members a REST operation sets on the response itself: `$status`, `$headers`,
+/// `$body` (raw bytes instead of a document).
+fn raw_members(output: &Value) -> (Option<u16>, Headers, Option<Vec<u8>>) {
+    let mut status = None;
+    let mut headers = Vec::new();
+    let mut body = None;
+    if let Value::Map(m) = output {
+        if let Some(Value::Int(code)) = m.get("$status") {
+            status = u16::try_from(*code).ok();
+        }
+        if let Some(Value::Map(h)) = m.get("$headers") {
+            for (k, v) in h.iter() {
+                if let Some(v) = v.as_str() {
+                    headers.push((Cow::Owned(k.to_ascii_lowercase()), v.to_owned()));
+                }
+            }
+        }
+        if let Some(Value::Blob(b)) = m.get("$body") {
+            body = Some(b.clone());
+        }
+    }
+    (status, headers, body)
+}
+
 pub fn encode_output(protocol: Protocol, ctx: &EncodeCtx<'_>, output: &Value) -> WireResponse {
     let mut status = 200;
     let (content_type, body, mut headers): (&'static str, Vec<u8>, Headers) = match protocol {
         Protocol::AwsJson1_0 => ("application/x-amz-json-1.0", json::encode(output), vec![]),
         Protocol::AwsJson1_1 => ("application/x-amz-json-1.1", json::encode(output), vec![]),
-        Protocol::RestJson1 => ("application/json", json::encode(output), vec![]),
+        Protocol::RestJson1 => {
+            let (code, headers, raw_body) = raw_members(output);
+            status = code.unwrap_or(status);
+            let body = raw_body.unwrap_or_else(|| match output {
+                Value::Map(m) => {
+                    let mut doc = ValueMap::new();
+                    for (k, v) in m.iter().filter(|(k, _)| !k.starts_with('$')) {
+                        doc.insert(k.clone(), v.clone());
+                    }
+                    json::encode(&Value::Map(doc))
+                }
+                other => json::encode(other),
+            });
+            ("application/json", body, headers)
+        }
         Protocol::RpcV2Cbor => (
             "application/cbor",
             cbor::encode(output),
@@ -368,24 +406,10 @@ pub fn encode_output(protocol: Protocol, ctx: &EncodeCtx<'_>, output: &Value) ->
             vec![],
         ),
         Protocol::RestXml => {
-            let mut headers = Vec::new();
-            let mut raw_body = None;
+            let (code, headers, raw_body) = raw_members(output);
+            status = code.unwrap_or(status);
             let mut out = String::new();
             if let Value::Map(m) = output {
-                // Members a REST operation sets on the response itself.
-                if let Some(Value::Int(code)) = m.get("$status") {
-                    status = u16::try_from(*code).unwrap_or(200);
-                }
-                if let Some(Value::Map(h)) = m.get("$headers") {
-                    for (k, v) in h.iter() {
-                        if let Some(v) = v.as_str() {
-                            headers.push((Cow::Owned(k.to_ascii_lowercase()), v.to_owned()));
-                        }
-                    }
-                }
-                if let Some(Value::Blob(b)) = m.get("$body") {
-                    raw_body = Some(b.clone());
-                }
                 // S3 answers operations without an output document with an empty body.
                 if let Some((root, doc)) = m.iter().find(|(k, _)| !k.starts_with('$')) {
                     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");

@@ -23,7 +23,8 @@ const fn op(name: &'static str, action: &'static str, read_only: bool) -> Operat
 pub static LOGS: ServiceDef = ServiceDef {
     signing_name: "logs",
     endpoint_prefix: "logs",
-    protocols: &[Protocol::AwsJson1_1],
+    // restJson1 for OTLP/HTTP (`POST /v1/logs`), the one route outside the JSON RPCs.
+    protocols: &[Protocol::AwsJson1_1, Protocol::RestJson1],
     xml_namespace: "",
     target_prefix: Some("Logs_20140328"),
     query_compatible: false,
@@ -63,6 +64,10 @@ pub static LOGS: ServiceDef = ServiceDef {
             false,
         ),
         op("AssociateKmsKey", "logs:AssociateKmsKey", false),
+        op("ExportLogs", "logs:PutLogEvents", false)
+            .route("POST", "/v1/logs")
+            .raw_request()
+            .audit_only(&[]),
         op("DisassociateKmsKey", "logs:DisassociateKmsKey", false),
     ],
 };
@@ -630,6 +635,7 @@ impl LogsService {
                 })
                 .await
             }
+            "ExportLogs" => otlp_export(l, scope, input).await.map_err(ApiError::from),
             "DeleteSubscriptionFilter" => {
                 typed(input, invalid, |r: FilterName| async move {
                     l.delete_subscription_filter(scope, &r.log_group_name, &r.filter_name)?;
@@ -640,6 +646,53 @@ impl LogsService {
             other => Err(LOGS.undispatched(other)),
         }
     }
+}
+
+/// OTLP/HTTP logs: the body (possibly gzipped) in the request's encoding, answered in
+/// the same encoding.
+async fn otlp_export(l: &Logs, scope: &sightline_core::Scope, input: Value) -> Result<Value> {
+    use crate::otlp::{self, Encoding, Routing};
+    use sightline_wire::ValueMap;
+    let header = |name: &str| {
+        input
+            .get("$headers")
+            .and_then(|h| h.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let encoding = Encoding::of(&header("content-type").unwrap_or_default())?;
+    let mut body = match input.get("Body") {
+        Some(Value::Blob(b)) => b.clone(),
+        _ => Vec::new(),
+    };
+    if header("content-encoding").is_some_and(|e| e.eq_ignore_ascii_case("gzip")) {
+        use std::io::Read;
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(body.as_slice())
+            .read_to_end(&mut plain)
+            .map_err(|e| Error::InvalidParameter(format!("gzip body: {e}")))?;
+        body = plain;
+    }
+    let request = otlp::decode(encoding, &body)?;
+    let routing = Routing {
+        group: header("x-aws-log-group"),
+        stream: header("x-aws-log-stream"),
+    };
+    let routed = otlp::route(&request, &routing, crate::engine::now_ms());
+    let (rejected, why) = l.ingest_otlp(scope, routed).await?;
+    let mut headers = ValueMap::new();
+    headers.insert(
+        "content-type".into(),
+        Value::String(encoding.content_type().into()),
+    );
+    let mut out = ValueMap::new();
+    out.insert("$status".into(), Value::Int(200));
+    out.insert("$headers".into(), Value::Map(headers));
+    out.insert(
+        "$body".into(),
+        Value::Blob(otlp::encode_response(encoding, rejected, &why)),
+    );
+    Ok(Value::Map(out))
 }
 
 /// TestMetricFilter: which of the messages (numbered from 1) the pattern matches, with
