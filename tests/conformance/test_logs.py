@@ -937,6 +937,123 @@ def test_otlp_json_with_routing_headers_and_authentication(server, logs):
     assert resp.status_code == 400
 
 
+def run_query(logs, group, text, **kwargs):
+    now = int(time.time())
+    qid = logs.start_query(logGroupName=group, startTime=now - 3600, endTime=now + 60,
+                           queryString=text, **kwargs)["queryId"]
+
+    def done():
+        r = logs.get_query_results(queryId=qid)
+        assert r["status"] not in ("Scheduled", "Running"), r["status"]
+        return r
+
+    r = retry_until(done, timeout=60)
+    assert r["status"] == "Complete", r
+    return qid, r
+
+
+def rows(result):
+    """Result rows as dicts, without the @ptr every non-aggregate row carries."""
+    return [{c["field"]: c["value"] for c in row if c["field"] != "@ptr"}
+            for row in result["results"]]
+
+
+def test_logs_insights_queries(server, logs):
+    group = new_group(logs)
+    web = new_stream(logs, group, "web")
+    t = (now_ms() // 300_000) * 300_000 - 600_000
+    put(logs, group, web, [
+        '{"service": "api", "latency": 120, "level": "ERROR", "user": {"id": 1}}',
+        '{"service": "api", "latency": 80, "level": "INFO", "user": {"id": 2}}',
+        '{"service": "db", "latency": 300, "level": "ERROR", "user": {"id": 1}}',
+        "plain text line ERROR code=500 path=/orders",
+    ], start=t, step=1000)
+    put(logs, group, web, ['{"service": "db", "latency": 20, "level": "INFO"}'],
+        start=t + 300_000)
+    # fields, filter, sort, limit.
+    _, r = run_query(logs, group, "fields @timestamp, @message, @logStream "
+                     "| filter @message like /ERROR/ | sort @timestamp desc | limit 2")
+    got = rows(r)
+    assert [g["@message"] for g in got] == [
+        "plain text line ERROR code=500 path=/orders",
+        '{"service": "db", "latency": 300, "level": "ERROR", "user": {"id": 1}}']
+    assert all(g["@logStream"] == "web" for g in got)
+    assert all(any(c["field"] == "@ptr" for c in row) for row in r["results"])
+    assert r["statistics"]["recordsScanned"] == 5
+    assert r["statistics"]["recordsMatched"] == 3
+    # Discovered JSON fields, numeric comparison, stats by a field.
+    _, r = run_query(logs, group, "filter latency > 50 | stats avg(latency) as avg_latency, "
+                     "count(*) by service | sort service")
+    assert rows(r) == [{"service": "api", "avg_latency": "100", "count(*)": "2"},
+                       {"service": "db", "avg_latency": "300", "count(*)": "1"}]
+    # bin() buckets.
+    _, r = run_query(logs, group, "stats count(*) by bin(5m) as slot | sort slot")
+    got = rows(r)
+    assert [g["count(*)"] for g in got] == ["4", "1"]
+    # parse.
+    _, r = run_query(logs, group, 'parse @message "code=* path=*" as code, path '
+                     "| filter ispresent(code) | display code, path")
+    assert rows(r) == [{"code": "500", "path": "/orders"}]
+    # Nested fields and the StartQuery limit.
+    _, r = run_query(logs, group, "filter user.id = 1 | fields service", limit=1)
+    assert len(r["results"]) == 1
+    # A malformed query says where.
+    err = expect_error("MalformedQueryException", logs.start_query, logGroupName=group,
+                       startTime=0, endTime=int(time.time()), queryString="fields @message | frobnicate")
+    loc = err.response["queryCompileError"]["location"]
+    assert loc["startCharOffset"] < loc["endCharOffset"]
+    expect_error("ResourceNotFoundException", logs.start_query, logGroupName=group + "-missing",
+                 startTime=0, endTime=int(time.time()), queryString="fields @message")
+    expect_error("ResourceNotFoundException", logs.get_query_results, queryId="nope")
+
+
+def test_logs_insights_through_the_cli_and_sightline_logs_query(server, logs):
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    put(logs, group, stream, ['{"op": "get", "ms": 5}', '{"op": "put", "ms": 7}',
+                              '{"op": "get", "ms": 9}'])
+    now = int(time.time())
+    qid = aws("logs", "start-query", "--log-group-name", group, "--start-time", str(now - 3600),
+              "--end-time", str(now + 60), "--query-string",
+              "stats count(*) as n, max(ms) as slowest by op | sort op", env=server.env)["queryId"]
+
+    def done():
+        r = aws("logs", "get-query-results", "--query-id", qid, env=server.env)
+        assert r["status"] == "Complete", r["status"]
+        return r
+
+    r = retry_until(done, timeout=60)
+    assert rows(r) == [{"op": "get", "n": "2", "slowest": "9"}, {"op": "put", "n": "1", "slowest": "7"}]
+    listed = logs.describe_queries(logGroupName=group)["queries"]
+    assert [q["queryId"] for q in listed] == [qid]
+    assert listed[0]["status"] == "Complete"
+    assert logs.stop_query(queryId=qid)["success"] is False
+    out = subprocess.run([sightline_bin(), "logs", "query", "--group", group, "--format", "csv",
+                          "stats count(*) as n by op | sort op"],
+                         env=server.env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["op,n", "get,2", "put,1"]
+    bad = subprocess.run([sightline_bin(), "logs", "query", "--group", group, "fields |"],
+                         env=server.env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "(MalformedQueryException)" in bad.stderr
+
+
+def test_logs_insights_stop_query_cancels(server, logs):
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    put(logs, group, stream, [f"line {i}" for i in range(1000)])
+    now = int(time.time())
+    qid = logs.start_query(logGroupName=group, startTime=now - 3600, endTime=now + 60,
+                           queryString="stats count(*) by @message")["queryId"]
+    stopped = logs.stop_query(queryId=qid)["success"]
+    status = logs.get_query_results(queryId=qid)["status"]
+    # Either the stop caught it running, or it had already finished.
+    assert (stopped and status == "Cancelled") or (not stopped and status == "Complete")
+    if stopped:
+        time.sleep(0.5)
+        assert logs.get_query_results(queryId=qid)["status"] == "Cancelled"
+
+
 # --------------------------------------------------------------------------- durability
 
 

@@ -152,6 +152,18 @@ impl Lake {
                 let dataset = datasets
                     .get(entry.dataset.as_str())
                     .ok_or_else(|| Error::UnknownDataset(entry.dataset.clone()))?;
+                let texts: Option<Vec<(i64, &str)>> = entry
+                    .rows
+                    .iter()
+                    .map(|(t, j)| Some(((*t)?, std::str::from_utf8(j).ok()?)))
+                    .collect();
+                if let Some(texts) = texts {
+                    replayed += texts.len();
+                    let prepared =
+                        prepare_json(dataset.as_ref(), &entry.account, &entry.region, &texts)?;
+                    buffer.lock().insert(generation, prepared);
+                    continue;
+                }
                 let docs: Vec<serde_json::Value> = entry
                     .rows
                     .iter()
@@ -267,7 +279,45 @@ impl Lake {
             .collect::<Result<_>>()?;
         let prepared = prepare(ds.as_ref(), &scope.account_id, &scope.region, &refs)?;
         drop(refs);
-        self.writer.append(frame.bytes, prepared).await?;
+        self.commit_frame(frame.bytes, prepared).await
+    }
+
+    /// Appends rows that write their own JSON text (no document is built): the text
+    /// goes into the WAL frame and, for datasets that read it directly, into the
+    /// columns; returns once the rows are durable and visible.
+    pub async fn append_encoded<R: EncodeRow>(
+        &self,
+        dataset: &str,
+        scope: &Scope,
+        rows: &[R],
+        size_hint: usize,
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let ds = self.dataset(dataset)?;
+        let mut frame =
+            wal::FrameBuilder::new(dataset, &scope.account_id, &scope.region, size_hint)?;
+        for r in rows {
+            frame.push_with(r.time_ms(), |buf| r.encode(buf))?;
+        }
+        let frame = frame.finish()?;
+        let texts: Vec<(i64, &str)> = (0..rows.len())
+            .map(|i| {
+                frame
+                    .row(i)
+                    .ok_or_else(|| Error::InvalidRow("row outside its frame".into()))
+            })
+            .collect::<Result<_>>()?;
+        let prepared = prepare_json(ds.as_ref(), &scope.account_id, &scope.region, &texts)?;
+        drop(texts);
+        self.commit_frame(frame.bytes, prepared).await
+    }
+
+    /// Writes a frame (durable on return) with its rows, and asks for a flush when the
+    /// buffer is full.
+    async fn commit_frame(&self, frame: Vec<u8>, prepared: Prepared) -> Result<()> {
+        self.writer.append(frame, prepared).await?;
         let full = {
             let b = self.buffer.lock();
             b.rows() >= self.options.flush_rows || b.bytes() >= self.options.flush_bytes
@@ -572,6 +622,62 @@ impl Lake {
     pub fn buffered_rows(&self) -> usize {
         self.buffer.lock().rows()
     }
+}
+
+/// A row that writes its own JSON text, for [`Lake::append_encoded`].
+pub trait EncodeRow {
+    fn time_ms(&self) -> i64;
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()>;
+}
+
+/// Rows given as (time, JSON text), by hour, as batches: through the dataset's text
+/// reader when it has one, else through parsed documents.
+fn prepare_json(
+    ds: &dyn Dataset,
+    account: &str,
+    region: &str,
+    rows: &[(i64, &str)],
+) -> Result<Prepared> {
+    let hour = |t: i64| t.div_euclid(3_600_000);
+    let key = |hour| PartitionKey {
+        dataset: ds.name().to_owned(),
+        account: account.to_owned(),
+        region: region.to_owned(),
+        hour,
+    };
+    let batch = |group: &[(i64, &str)]| -> Result<datafusion::arrow::record_batch::RecordBatch> {
+        if let Some(b) = ds.to_batch_from_json(account, region, group) {
+            return b;
+        }
+        let docs: Vec<serde_json::Value> = group
+            .iter()
+            .map(|(_, j)| serde_json::from_str(j).map_err(|e| Error::InvalidRow(e.to_string())))
+            .collect::<Result<_>>()?;
+        let refs: Vec<RowRef<'_>> = group
+            .iter()
+            .zip(&docs)
+            .map(|((time_ms, json), doc)| RowRef {
+                time_ms: *time_ms,
+                doc,
+                json,
+            })
+            .collect();
+        ds.to_batch(account, region, &refs)
+    };
+    let mut prepared = Prepared::default();
+    let first = rows.first().map(|r| hour(r.0));
+    if let Some(h) = first.filter(|h| rows.iter().all(|r| hour(r.0) == *h)) {
+        prepared.batches.push((key(h), batch(rows)?));
+        return Ok(prepared);
+    }
+    let mut by_hour: BTreeMap<i64, Vec<(i64, &str)>> = BTreeMap::new();
+    for r in rows {
+        by_hour.entry(hour(r.0)).or_default().push(*r);
+    }
+    for (h, group) in by_hour {
+        prepared.batches.push((key(h), batch(&group)?));
+    }
+    Ok(prepared)
 }
 
 /// Splits rows by hour and converts each group to a batch.

@@ -75,7 +75,7 @@ impl FrameBuilder {
     }
 
     /// Appends one row whose JSON text `write` puts at the end of the buffer.
-    fn push_with(
+    pub fn push_with(
         &mut self,
         time_ms: i64,
         write: impl FnOnce(&mut Vec<u8>) -> Result<()>,

@@ -22,6 +22,7 @@ mod value;
 pub use error::Error;
 pub use fields::{Captures, FieldValue};
 pub use metric::MetricValue;
+pub use value::parse_number;
 
 use delimited::DelimitedPattern;
 use json::JsonPattern;

@@ -236,7 +236,7 @@ impl Comparison {
 /// Parses the numbers AWS accepts: an optional sign, digits with an optional fraction
 /// (or a bare fraction), and an optional exponent. Stricter than `f64::from_str`, which
 /// would also take `inf` and `NaN`.
-pub(crate) fn parse_number(text: &str) -> Option<f64> {
+pub fn parse_number(text: &str) -> Option<f64> {
     let b = text.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
     let int_start = i;

@@ -66,11 +66,11 @@ impl MessageKey {
     }
 }
 
-/// The data keys a read may use, by id.
+/// The data keys a read may use, by `GROUP_ID:KEY_ID` (key ids count per group).
 pub type Keyring = BTreeMap<String, Arc<MessageKey>>;
 
-/// `open_message(message, key_id)`: the plaintext of sealed messages, other messages
-/// as they are.
+/// `open_message(message, group_id, key_id)`: the plaintext of sealed messages, other
+/// messages as they are.
 #[derive(Debug)]
 pub struct OpenUdf {
     keys: Arc<Keyring>,
@@ -92,15 +92,15 @@ impl Hash for OpenUdf {
 }
 
 impl OpenUdf {
-    pub fn call(keys: Arc<Keyring>, message: Expr, key_id: Expr) -> Expr {
+    pub fn call(keys: Arc<Keyring>, message: Expr, group_id: Expr, key_id: Expr) -> Expr {
         ScalarUDF::new_from_impl(OpenUdf {
             keys,
             signature: Signature::exact(
-                vec![DataType::Utf8View, DataType::Utf8View],
+                vec![DataType::Utf8View, DataType::Utf8View, DataType::Utf8View],
                 Volatility::Immutable,
             ),
         })
-        .call(vec![message, key_id])
+        .call(vec![message, group_id, key_id])
     }
 }
 
@@ -119,12 +119,15 @@ impl ScalarUDFImpl for OpenUdf {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let (Some(messages), Some(ids)) = (arrays.first(), arrays.get(1)) else {
+        let (Some(messages), Some(groups), Some(ids)) =
+            (arrays.first(), arrays.get(1), arrays.get(2))
+        else {
             return Err(DataFusionError::Internal(
-                "open_message takes two arguments".into(),
+                "open_message takes three arguments".into(),
             ));
         };
         let messages = messages.as_string_view();
+        let groups = groups.as_string_view();
         let ids = ids.as_string_view();
         let mut out = StringViewBuilder::with_capacity(messages.len());
         for i in 0..messages.len() {
@@ -137,7 +140,8 @@ impl ScalarUDFImpl for OpenUdf {
                 out.append_value(m);
                 continue;
             }
-            let key = self.keys.get(ids.value(i)).ok_or_else(|| {
+            let name = format!("{}:{}", groups.value(i), ids.value(i));
+            let key = self.keys.get(&name).ok_or_else(|| {
                 DataFusionError::Execution(format!(
                     "no data key {} for a sealed log event",
                     ids.value(i)

@@ -62,6 +62,7 @@ pub struct Logs {
     pub(crate) inflight: parking_lot::Mutex<BTreeMap<i64, usize>>,
     pub(crate) http: reqwest::Client,
     pub(crate) keys: Arc<dyn KeyService>,
+    pub(crate) queries: parking_lot::Mutex<crate::queries::Registry>,
     /// Plaintext data keys the service has opened, by (group id, key id).
     pub(crate) data_keys: parking_lot::Mutex<HashMap<(String, u32), Arc<crate::crypt::MessageKey>>>,
     /// Ids of groups deleted since start whose events still sit in the lake.
@@ -182,6 +183,7 @@ impl Logs {
             inflight: parking_lot::Mutex::new(BTreeMap::new()),
             keys,
             data_keys: parking_lot::Mutex::new(HashMap::new()),
+            queries: parking_lot::Mutex::new(crate::queries::Registry::default()),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .build()

@@ -215,7 +215,7 @@ impl Logs {
                 )),
                 None => None,
             };
-            let rows = accepted
+            let rows: Vec<LogEvent<'_>> = accepted
                 .iter()
                 .enumerate()
                 .zip(first_seq..)
@@ -224,7 +224,7 @@ impl Logs {
                         Some((id, texts)) => (texts[i].as_str(), Some(id.as_str())),
                         None => (e.message.as_str(), None),
                     };
-                    dataset::row(&LogEvent {
+                    LogEvent {
                         timestamp_ms: e.timestamp,
                         ingestion_ms: now,
                         seq,
@@ -233,9 +233,13 @@ impl Logs {
                         stream,
                         message,
                         key_id,
-                    })
+                    }
                 })
                 .collect();
+            let size_hint = rows
+                .iter()
+                .map(|r| r.message.len() + r.stream.len() + r.group.len() + 96)
+                .sum();
             let data = crate::filters::metric_data(&filters, accepted);
             // The events and the datapoints they yield are durable before the answer;
             // both appends share the lake's group commit.
@@ -251,7 +255,7 @@ impl Logs {
             };
             let events = async {
                 self.lake
-                    .append(dataset::NAME, scope, rows)
+                    .append_encoded(dataset::NAME, scope, &rows, size_hint)
                     .await
                     .map_err(Error::from)
             };

@@ -210,7 +210,7 @@ impl Logs {
                 Some(r) => self.open_key(scope, info, k.id, r).await?,
                 None => self.service_key(scope, info, k.id).await?,
             };
-            ring.insert(k.id.to_string(), opened);
+            ring.insert(format!("{}:{}", info.id, k.id), opened);
         }
         Ok(Arc::new(ring))
     }

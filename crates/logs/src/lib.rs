@@ -12,6 +12,7 @@ pub mod kms;
 pub mod model;
 pub mod names;
 pub mod otlp;
+pub mod queries;
 pub mod read;
 pub mod retention;
 pub mod store;
@@ -38,6 +39,10 @@ pub enum Error {
     TooManyTags(String),
     #[error("{0}")]
     AccessDenied(String),
+    #[error("{0}")]
+    MalformedQuery(sightline_insights::QueryError),
+    #[error("query failed: {0}")]
+    QueryFailed(String),
     #[error("storage: {0}")]
     Storage(#[from] sightline_lake::Error),
     #[error("metrics: {0}")]
@@ -72,6 +77,14 @@ impl From<Error> for sightline_wire::ApiError {
             Error::OperationAborted(m) => bad("OperationAbortedException", m),
             Error::TooManyTags(m) => bad("TooManyTagsException", m),
             Error::AccessDenied(m) => bad("AccessDeniedException", m),
+            Error::MalformedQuery(e) => bad("MalformedQueryException", e.message.clone())
+                .with_member(
+                    "queryCompileError",
+                    serde_json::json!({
+                        "location": {"startCharOffset": e.start, "endCharOffset": e.end},
+                        "message": e.message,
+                    }),
+                ),
             other => ApiError::new(
                 500,
                 "ServiceUnavailableException",

@@ -217,7 +217,7 @@ impl Logs {
         if !keys.is_empty() {
             df = df.with_column(
                 "message",
-                OpenUdf::call(keys.clone(), col("message"), col("key_id")),
+                OpenUdf::call(keys.clone(), col("message"), col("group_id"), col("key_id")),
             )?;
         }
         let sort = match order {

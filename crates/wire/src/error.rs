@@ -14,6 +14,9 @@ pub struct ApiError {
     /// Headers the error response carries besides the protocol's own (S3 says
     /// `x-amz-delete-marker: true` when the key's latest version is a marker).
     pub headers: Vec<(String, String)>,
+    /// Members JSON error bodies carry besides `__type` and `message` (Logs'
+    /// `MalformedQueryException` says where in the query the error is).
+    pub members: Vec<(String, serde_json::Value)>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -26,7 +29,13 @@ impl ApiError {
             status,
             sender_fault: status < 500,
             headers: Vec::new(),
+            members: Vec::new(),
         }
+    }
+
+    pub fn with_member(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.members.push((name.to_owned(), value));
+        self
     }
 
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {

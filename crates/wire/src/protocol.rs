@@ -475,7 +475,10 @@ pub fn encode_error(
                 Protocol::AwsJson1_1 => "application/x-amz-json-1.1",
                 _ => "application/json",
             };
-            (ct, json::encode_error(&err.code, &err.message))
+            (
+                ct,
+                json::encode_error(&err.code, &err.message, &err.members),
+            )
         }
         Protocol::RpcV2Cbor => {
             headers.push(("smithy-protocol".into(), "rpc-v2-cbor".to_owned()));

@@ -3,7 +3,7 @@
 //! `seq` orders events of equal timestamp in the order they were ingested and makes
 //! every event addressable for pagination tokens.
 
-use crate::dataset::{ColumnHint, Dataset, Row, RowRef, arrow_err, view};
+use crate::dataset::{ColumnHint, Dataset, RowRef, arrow_err, view};
 use crate::{Error, Result};
 use datafusion::arrow::array::{
     ArrayRef, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
@@ -11,6 +11,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use serde_json::Value as J;
+use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 pub const NAME: &str = "log_events";
@@ -49,31 +50,40 @@ pub struct LogEvent<'a> {
     pub key_id: Option<&'a str>,
 }
 
-pub fn row(e: &LogEvent<'_>) -> Row {
-    Row {
-        time_ms: e.timestamp_ms,
-        doc: serde_json::json!({
-            "i": e.ingestion_ms,
-            "q": e.seq,
-            "g": e.group_id,
-            "n": e.group,
-            "s": e.stream,
-            "m": e.message,
-            "k": e.key_id,
-        }),
+/// The WAL text of an event, written and read without a document in between.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Text<'a> {
+    i: i64,
+    q: i64,
+    #[serde(borrow)]
+    g: Cow<'a, str>,
+    #[serde(borrow)]
+    n: Cow<'a, str>,
+    #[serde(borrow)]
+    s: Cow<'a, str>,
+    #[serde(borrow)]
+    m: Cow<'a, str>,
+    #[serde(borrow, default)]
+    k: Option<Cow<'a, str>>,
+}
+
+impl crate::EncodeRow for LogEvent<'_> {
+    fn time_ms(&self) -> i64 {
+        self.timestamp_ms
     }
-}
 
-fn text<'a>(doc: &'a J, key: &str) -> Result<&'a str> {
-    doc.get(key)
-        .and_then(J::as_str)
-        .ok_or_else(|| Error::InvalidRow(format!("log event without '{key}'")))
-}
-
-fn number(doc: &J, key: &str) -> Result<i64> {
-    doc.get(key)
-        .and_then(J::as_i64)
-        .ok_or_else(|| Error::InvalidRow(format!("log event without '{key}'")))
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        let t = Text {
+            i: self.ingestion_ms,
+            q: self.seq,
+            g: Cow::Borrowed(self.group_id),
+            n: Cow::Borrowed(self.group),
+            s: Cow::Borrowed(self.stream),
+            m: Cow::Borrowed(self.message),
+            k: self.key_id.map(Cow::Borrowed),
+        };
+        sonic_rs::to_writer(out, &t).map_err(|e| Error::InvalidRow(e.to_string()))
+    }
 }
 
 impl Dataset for LogEvents {
@@ -98,32 +108,52 @@ impl Dataset for LogEvents {
         &[("seq", ColumnHint::Unique)]
     }
 
+    fn to_batch_from_json(
+        &self,
+        account: &str,
+        region: &str,
+        rows: &[(i64, &str)],
+    ) -> Option<Result<RecordBatch>> {
+        Some(self.batch_from_texts(account, region, rows))
+    }
+
     fn to_batch(&self, account: &str, region: &str, rows: &[RowRef<'_>]) -> Result<RecordBatch> {
+        // The JSON text is the event's one form; documents add nothing here.
+        let texts: Vec<(i64, &str)> = rows.iter().map(|r| (r.time_ms, r.json)).collect();
+        self.batch_from_texts(account, region, &texts)
+    }
+}
+
+impl LogEvents {
+    fn batch_from_texts(
+        &self,
+        account: &str,
+        region: &str,
+        rows: &[(i64, &str)],
+    ) -> Result<RecordBatch> {
         let n = rows.len();
+        let bytes: usize = rows.iter().map(|(_, j)| j.len()).sum();
         let mut time = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
         let mut ingestion = Int64Builder::with_capacity(n);
         let mut seq = Int64Builder::with_capacity(n);
         let mut strings: Vec<StringBuilder> = (0..3)
             .map(|_| StringBuilder::with_capacity(n, n * 16))
             .collect();
-        let bytes: usize = rows
-            .iter()
-            .filter_map(|r| r.doc.get("m").and_then(J::as_str).map(str::len))
-            .sum();
         let mut message = StringBuilder::with_capacity(n, bytes);
         let mut key_id = StringBuilder::with_capacity(n, 0);
         let mut acct = StringBuilder::with_capacity(n, n * account.len());
         let mut reg = StringBuilder::with_capacity(n, n * region.len());
-        for row in rows {
-            let d = row.doc;
-            time.append_value(row.time_ms);
-            ingestion.append_value(number(d, "i")?);
-            seq.append_value(number(d, "q")?);
-            for (b, key) in strings.iter_mut().zip(["g", "n", "s"]) {
-                b.append_value(text(d, key)?);
+        for (t, json) in rows {
+            let e: Text<'_> =
+                sonic_rs::from_str(json).map_err(|e| Error::InvalidRow(e.to_string()))?;
+            time.append_value(*t);
+            ingestion.append_value(e.i);
+            seq.append_value(e.q);
+            for (b, v) in strings.iter_mut().zip([&e.g, &e.n, &e.s]) {
+                b.append_value(v);
             }
-            message.append_value(text(d, "m")?);
-            key_id.append_option(d.get("k").and_then(J::as_str));
+            message.append_value(&e.m);
+            key_id.append_option(e.k.as_deref());
             acct.append_value(account);
             reg.append_value(region);
         }

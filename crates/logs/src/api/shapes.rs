@@ -384,3 +384,87 @@ pub struct AssociateKmsKey {
 pub struct DisassociateKmsKey {
     pub log_group_name: Option<String>,
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartQuery {
+    pub query_language: Option<String>,
+    pub log_group_name: Option<String>,
+    pub log_group_names: Option<Vec<String>>,
+    pub log_group_identifiers: Option<Vec<String>>,
+    pub start_time: i64,
+    pub end_time: i64,
+    pub query_string: String,
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartQueryOut {
+    pub query_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryId {
+    pub query_id: String,
+}
+
+#[derive(Serialize)]
+pub struct ResultField {
+    pub field: String,
+    pub value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryStatistics {
+    pub records_matched: f64,
+    pub records_scanned: f64,
+    pub bytes_scanned: f64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetQueryResultsOut {
+    pub query_language: &'static str,
+    pub results: Vec<Vec<ResultField>>,
+    pub statistics: QueryStatistics,
+    pub status: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct StopQueryOut {
+    pub success: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeQueries {
+    pub log_group_name: Option<String>,
+    pub status: Option<String>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryInfo {
+    pub query_language: &'static str,
+    pub query_id: String,
+    pub query_string: String,
+    pub status: &'static str,
+    pub create_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_group_name: Option<String>,
+    pub query_duration: i64,
+    pub bytes_scanned: f64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeQueriesOut {
+    pub queries: Vec<QueryInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}

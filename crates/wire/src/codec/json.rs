@@ -71,7 +71,15 @@ pub fn encode(v: &Value) -> Vec<u8> {
     serde_json::to_vec(&to_json(v)).unwrap_or_else(|_| b"{}".to_vec())
 }
 
-pub fn encode_error(code: &str, message: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({ "__type": code, "message": message }))
-        .unwrap_or_default()
+pub fn encode_error(code: &str, message: &str, members: &[(String, serde_json::Value)]) -> Vec<u8> {
+    let mut doc = serde_json::Map::new();
+    doc.insert("__type".into(), serde_json::Value::String(code.to_owned()));
+    doc.insert(
+        "message".into(),
+        serde_json::Value::String(message.to_owned()),
+    );
+    for (k, v) in members {
+        doc.insert(k.clone(), v.clone());
+    }
+    serde_json::to_vec(&doc).unwrap_or_default()
 }
