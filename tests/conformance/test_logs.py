@@ -1054,6 +1054,75 @@ def test_logs_insights_stop_query_cancels(server, logs):
         assert logs.get_query_results(queryId=qid)["status"] == "Cancelled"
 
 
+def sightline_call(srv, creds, op, body):
+    """A call to Sightline's own API (awsJson1_1, signing name `sightline`)."""
+    data = json.dumps(body).encode()
+    req = AWSRequest(method="POST", url=srv.endpoint + "/", data=data, headers={
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"Sightline_20261126.{op}"})
+    botocore.auth.SigV4Auth(creds.botocore(), "sightline", "us-east-1").add_auth(req)
+    return requests.post(srv.endpoint + "/", data=data, headers=dict(req.headers), timeout=30)
+
+
+def otlp_json(message):
+    return json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [{
+        "timeUnixNano": str(now_ms() * 1_000_000), "body": {"stringValue": message}}]}]}]}).encode()
+
+
+def test_otlp_with_a_per_account_ingest_token(server, logs):
+    made = sightline_call(server, server.root, "CreateIngestToken", {"Description": "edge agent"})
+    assert made.status_code == 200, made.text
+    token_id, token = made.json()["TokenId"], made.json()["Token"]
+    cli = subprocess.run([sightline_bin(), "logs", "token", "create", "--description", "cli"],
+                         env=server.env, capture_output=True, text=True, timeout=30)
+    assert cli.returncode == 0 and cli.stdout.startswith("slt_"), cli.stderr
+    secret = token.split("_", 2)[2]
+    group = unique("/otlp/token-")
+    headers = {"Content-Type": "application/json", "x-aws-log-group": group,
+               "x-aws-log-stream": "agent", "Authorization": f"Bearer {token}"}
+    resp = requests.post(server.endpoint + "/v1/logs", data=otlp_json("pushed with a token"),
+                         headers=headers, timeout=30)
+    assert resp.status_code == 200, resp.text
+    got = logs.get_log_events(logGroupName=group, logStreamName="agent", startFromHead=True)
+    assert [json.loads(e["message"])["body"] for e in got["events"]] == ["pushed with a token"]
+    # The secret is shown once: neither the listing nor the audit record holds it.
+    listed = sightline_call(server, server.root, "ListIngestTokens", {}).json()["Tokens"]
+    assert [t["TokenId"] for t in listed if t["TokenId"] == token_id] == [token_id]
+    assert secret not in json.dumps(listed)
+    record = audit_record(server, made.headers["x-amzn-RequestId"])
+    assert record["eventName"] == "CreateIngestToken"
+    assert secret not in json.dumps(record)
+    # The token is good for OTLP logs only.
+    other = requests.post(server.endpoint + "/v1/logs", data=json.dumps({"logGroupName": group}),
+                          headers={"Content-Type": "application/x-amz-json-1.1",
+                                   "X-Amz-Target": "Logs_20140328.DeleteLogGroup",
+                                   "Authorization": f"Bearer {token}"}, timeout=30)
+    assert other.status_code in (400, 403) and "AccessDenied" in other.text
+    assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"] != []
+    # A wrong secret is refused.
+    bad = requests.post(server.endpoint + "/v1/logs", data=otlp_json("x"),
+                        headers={**headers, "Authorization": f"Bearer {token[:-3]}abc"}, timeout=30)
+    assert bad.status_code in (400, 403)
+    # IAM still decides: a token of a user without logs:PutLogEvents cannot write.
+    iam = server.client("iam")
+    user = make_user(iam, "tokenmaker", {"tokens": policy(allow("sightline:CreateIngestToken"))})
+    theirs = sightline_call(server, user.creds, "CreateIngestToken", {}).json()["Token"]
+    denied = requests.post(server.endpoint + "/v1/logs", data=otlp_json("nope"),
+                           headers={**headers, "Authorization": f"Bearer {theirs}"}, timeout=30)
+    assert denied.status_code in (400, 403) and "AccessDenied" in denied.text
+    # The CLI lists and deletes tokens; a deleted token stops working.
+    listed = subprocess.run([sightline_bin(), "logs", "token", "list"], env=server.env,
+                            capture_output=True, text=True, timeout=30)
+    assert listed.returncode == 0 and token_id in listed.stdout and secret not in listed.stdout
+    gone = subprocess.run([sightline_bin(), "logs", "token", "delete", token_id], env=server.env,
+                          capture_output=True, text=True, timeout=30)
+    assert gone.returncode == 0, gone.stderr
+    after = requests.post(server.endpoint + "/v1/logs", data=otlp_json("late"), headers=headers,
+                          timeout=30)
+    assert after.status_code in (400, 403)
+    got = logs.get_log_events(logGroupName=group, logStreamName="agent", startFromHead=True)
+    assert len(got["events"]) == 1
+
+
 # --------------------------------------------------------------------------- durability
 
 

@@ -9,6 +9,7 @@ pub mod query_service;
 pub mod record;
 pub mod state;
 mod tls;
+pub mod tokens;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -222,9 +223,14 @@ pub async fn start(config: Config) -> Result<Running> {
         &data_dir,
         sealer.as_ref(),
     )?);
+    let tokens = Arc::new(
+        tokens::IngestTokens::open(meta.clone())
+            .map_err(|e| Error::Config(format!("ingest tokens: {e}")))?,
+    );
     services.push(Arc::new(query_service::QueryService {
         lake: lake.clone(),
         tlog: tlog.clone(),
+        tokens: tokens.clone(),
     }));
     let trail = Arc::new(sightline_trail::Trail { lake: lake.clone() });
     services.push(Arc::new(sightline_trail::api::CloudTrail {
@@ -247,6 +253,7 @@ pub async fn start(config: Config) -> Result<Running> {
         audit,
         request_clock,
         management.clone(),
+        tokens,
     ));
 
     let listener = TcpListener::bind(config.listen).await?;

@@ -88,7 +88,9 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
     // wait for it however long the call takes.
     let _inflight = state.clock.begin(now.timestamp_millis());
 
-    let auth = match sigv4::parse(&req) {
+    let bearer = bearer_auth(state, &req, now);
+    let by_token = bearer.is_some();
+    let auth = match bearer.map_or_else(|| sigv4::parse(&req), |b| b.map(Some)) {
         Ok(Some(a)) => a,
         Ok(None) => {
             let p = protocol_hint(None, shape);
@@ -128,7 +130,7 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
         .unwrap_or_else(|| region.clone());
 
     let op_hint = operation_hint(&req, shape);
-    let caller = match authenticate(state, &req, &auth, &inc, def, now) {
+    let caller = match authenticate(state, &req, &auth, &inc, def, now, by_token) {
         Ok(c) => c,
         Err(rejected) => {
             let Rejected {
@@ -186,6 +188,10 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
         op_name = name.clone();
         let op: &'static OperationDef =
             def.operation(&name).ok_or_else(|| (protocol, CommonError::UnknownOperation(name.clone()).to_api_error(protocol)))?;
+        if by_token && op.name != TOKEN_OPERATION {
+            let msg = format!("An ingest token may call {TOKEN_OPERATION} (POST {TOKEN_PATH}) only, not {}", op.name);
+            return Err((protocol, CommonError::AccessDenied(msg).to_api_error(protocol)));
+        }
         read_only = Some(op.read_only);
         request_parameters = match (&input, op.audited_members) {
             (Value::Map(m), _) if m.is_empty() => J::Null,
@@ -306,6 +312,41 @@ struct Rejected {
 }
 
 /// Resolves the access key and checks token, clock, body size and signature.
+/// The one path and operation ingest tokens are good for (OTLP/HTTP logs).
+const TOKEN_PATH: &str = "/v1/logs";
+const TOKEN_OPERATION: &str = "ExportLogs";
+
+/// `Authorization: Bearer <ingest token>` on the OTLP logs path, as the credential of
+/// the access key the token acts through; `None` when the request is not one.
+fn bearer_auth(
+    state: &AppState,
+    req: &WireRequest<'_>,
+    now: chrono::DateTime<Utc>,
+) -> Option<Result<sigv4::ParsedAuth, CommonError>> {
+    let token = header(req.headers, "authorization")?.strip_prefix("Bearer ")?;
+    if req.path != TOKEN_PATH {
+        return None;
+    }
+    let Some(t) = state.tokens.resolve(token.trim()) else {
+        return Some(Err(CommonError::InvalidClientTokenId));
+    };
+    Some(Ok(sigv4::ParsedAuth {
+        credential: sigv4::Credential {
+            access_key_id: t.access_key_id,
+            date: now.format("%Y%m%d").to_string(),
+            region: t.region,
+            service: "logs".to_owned(),
+        },
+        signed_headers: Vec::new(),
+        signature: String::new(),
+        amz_date: now.format("%Y%m%dT%H%M%SZ").to_string(),
+        time: now,
+        security_token: None,
+        presigned: false,
+        expires_seconds: None,
+    }))
+}
+
 fn authenticate(
     state: &AppState,
     req: &WireRequest<'_>,
@@ -313,6 +354,7 @@ fn authenticate(
     inc: &Incoming<'_>,
     def: &sightline_wire::ServiceDef,
     now: chrono::DateTime<Utc>,
+    by_token: bool,
 ) -> Result<Caller, Box<Rejected>> {
     let Some(resolved) = state.identity.authenticate(&auth.credential.access_key_id) else {
         return Err(Box::new(Rejected {
@@ -329,18 +371,23 @@ fn authenticate(
             error,
         })
     };
-    match (&resolved.token, &auth.security_token) {
-        (Some(want), Some(got)) if want == got => {}
-        (None, None) => {}
-        _ => return Err(reject(CommonError::InvalidClientTokenId)),
+    // An ingest token was checked when it was resolved: there is no signature.
+    if !by_token {
+        match (&resolved.token, &auth.security_token) {
+            (Some(want), Some(got)) if want == got => {}
+            (None, None) => {}
+            _ => return Err(reject(CommonError::InvalidClientTokenId)),
+        }
+        sigv4::check_time(auth, now).map_err(&reject)?;
     }
-    sigv4::check_time(auth, now).map_err(&reject)?;
     // An oversized body was not read, so its signature cannot be checked.
     if inc.body_too_large {
         return Err(reject(CommonError::PayloadTooLarge));
     }
-    let key = state.signing_key(&auth.credential, &resolved.secret);
-    sigv4::verify(req, auth, &key, def.signing_name == "s3").map_err(&reject)?;
+    if !by_token {
+        let key = state.signing_key(&auth.credential, &resolved.secret);
+        sigv4::verify(req, auth, &key, def.signing_name == "s3").map_err(&reject)?;
+    }
     if resolved.expiration.is_some_and(|exp| exp < now) {
         return Err(reject(CommonError::ExpiredToken));
     }

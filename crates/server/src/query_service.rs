@@ -40,8 +40,75 @@ pub static QUERY: ServiceDef = ServiceDef {
             true,
             any_resource,
         ),
+        OperationDef::rpc(
+            "CreateIngestToken",
+            "sightline:CreateIngestToken",
+            false,
+            any_resource,
+        )
+        // The response holds the token's secret: the trail keeps the call, not it.
+        .audit_only(&["Description"]),
+        OperationDef::rpc(
+            "ListIngestTokens",
+            "sightline:ListIngestTokens",
+            true,
+            any_resource,
+        ),
+        OperationDef::rpc(
+            "DeleteIngestToken",
+            "sightline:DeleteIngestToken",
+            false,
+            any_resource,
+        ),
     ],
 };
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CreateTokenIn {
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TokenOut {
+    token_id: String,
+    description: String,
+    created_by: String,
+    region: String,
+    created_at: f64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct CreateTokenOut {
+    token_id: String,
+    /// The bearer secret, shown once.
+    token: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListTokensOut {
+    tokens: Vec<TokenOut>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeleteTokenIn {
+    token_id: String,
+}
+
+fn token_error(e: crate::tokens::TokenError) -> ApiError {
+    use crate::tokens::TokenError as E;
+    match e {
+        E::Limit(m) => ApiError::bad_request("LimitExceededException", m),
+        E::NotFound(m) => ApiError::bad_request("ResourceNotFoundException", m),
+        E::Invalid(m) => ApiError::bad_request("ValidationException", m),
+        other => ApiError::internal(other.to_string()),
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -126,6 +193,7 @@ struct ExecuteQueryOut {
 pub struct QueryService {
     pub lake: Arc<Lake>,
     pub tlog: Arc<Tlog>,
+    pub tokens: Arc<crate::tokens::IngestTokens>,
 }
 
 #[async_trait::async_trait]
@@ -205,6 +273,47 @@ impl Service for QueryService {
                         checkpoint: p.checkpoint,
                         verifier_key: self.tlog.verifier_key(),
                     })
+                })
+                .await;
+            }
+            "CreateIngestToken" => {
+                return typed(input, invalid, |r: CreateTokenIn| async move {
+                    let (t, token) = self
+                        .tokens
+                        .create(&ctx.caller, region, r.description)
+                        .map_err(token_error)?;
+                    Ok(CreateTokenOut {
+                        token_id: t.id,
+                        token,
+                    })
+                })
+                .await;
+            }
+            "ListIngestTokens" => {
+                return typed(input, invalid, |_: NoInput| async move {
+                    Ok(ListTokensOut {
+                        tokens: self
+                            .tokens
+                            .list(account)
+                            .into_iter()
+                            .map(|t| TokenOut {
+                                token_id: t.id,
+                                description: t.description,
+                                created_by: t.created_by,
+                                region: t.region,
+                                created_at: t.created_ms as f64 / 1000.0,
+                            })
+                            .collect(),
+                    })
+                })
+                .await;
+            }
+            "DeleteIngestToken" => {
+                return typed(input, invalid, |r: DeleteTokenIn| async move {
+                    self.tokens
+                        .delete(account, &r.token_id)
+                        .map_err(token_error)?;
+                    Ok(serde_json::json!({}))
                 })
                 .await;
             }

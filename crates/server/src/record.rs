@@ -15,6 +15,8 @@ const SECRET_MEMBERS: &[&str] = &[
     "privatekey",
     "plaintext",
     "ciphertextblob",
+    // Sightline's ingest tokens (CreateIngestToken's answer).
+    "token",
 ];
 
 pub fn redact(v: &mut J) {

@@ -16,6 +16,7 @@ pub struct AppState {
     /// Which record times are still being made (held by each request for its call).
     pub clock: Arc<sightline_core::AuditClock>,
     pub management_account: String,
+    pub tokens: Arc<crate::tokens::IngestTokens>,
     /// Derived keys per (key id, date, region, service): four HMACs saved per request.
     key_cache: RwLock<HashMap<ScopeKey, (String, [u8; 32])>>,
 }
@@ -32,6 +33,7 @@ impl AppState {
         audit: Arc<dyn AuditSink>,
         clock: Arc<sightline_core::AuditClock>,
         management_account: String,
+        tokens: Arc<crate::tokens::IngestTokens>,
     ) -> AppState {
         let services = services
             .into_iter()
@@ -43,6 +45,7 @@ impl AppState {
             audit,
             clock,
             management_account,
+            tokens,
             key_cache: RwLock::new(HashMap::new()),
         }
     }

@@ -218,3 +218,91 @@ pub async fn query(profile: Profile, a: QueryArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(clap::Subcommand)]
+pub enum TokenCommand {
+    /// Create a token (printed once) for OTLP agents: `Authorization: Bearer <token>`.
+    Create {
+        #[arg(long, default_value = "")]
+        description: String,
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// List the account's tokens (without their secrets).
+    List {
+        #[command(flatten)]
+        connection: Connection,
+    },
+    /// Delete a token; agents using it are refused from then on.
+    Delete {
+        token_id: String,
+        #[command(flatten)]
+        connection: Connection,
+    },
+}
+
+async fn sightline_call(profile: &Profile, op: &str, body: &Value) -> Result<Value> {
+    let answer = call_json(
+        profile,
+        "sightline",
+        &format!("Sightline_20261126.{op}"),
+        body,
+    )
+    .await?;
+    if answer.status != 200 {
+        let code = answer.body["__type"].as_str().unwrap_or("Error");
+        let message = answer.body["message"].as_str().unwrap_or("");
+        bail!("An error occurred ({code}) when calling the {op} operation: {message}");
+    }
+    Ok(answer.body)
+}
+
+impl TokenCommand {
+    pub fn connection(&self) -> &Connection {
+        match self {
+            TokenCommand::Create { connection, .. }
+            | TokenCommand::List { connection }
+            | TokenCommand::Delete { connection, .. } => connection,
+        }
+    }
+}
+
+pub async fn token(profile: Profile, c: TokenCommand) -> Result<()> {
+    let stdout = std::io::stdout();
+    match c {
+        TokenCommand::Create { description, .. } => {
+            let r = sightline_call(
+                &profile,
+                "CreateIngestToken",
+                &json!({ "Description": description }),
+            )
+            .await?;
+            let mut out = stdout.lock();
+            writeln!(out, "{}", r["Token"].as_str().unwrap_or(""))?;
+        }
+        TokenCommand::List { .. } => {
+            let r = sightline_call(&profile, "ListIngestTokens", &json!({})).await?;
+            let columns: Vec<String> = ["TokenId", "Description", "CreatedBy", "Region"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+            let rows: Vec<serde_json::Map<String, Value>> = r["Tokens"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_object().cloned())
+                .collect();
+            let mut out = stdout.lock();
+            render(&mut out, Format::Table, &columns, &rows)?;
+        }
+        TokenCommand::Delete { token_id, .. } => {
+            sightline_call(
+                &profile,
+                "DeleteIngestToken",
+                &json!({ "TokenId": token_id }),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}

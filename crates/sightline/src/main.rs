@@ -72,6 +72,9 @@ enum LogsCommand {
     Tail(logs::TailArgs),
     /// Run a Logs Insights query over log groups and print the results.
     Query(logs::QueryArgs),
+    /// Ingest tokens for OTLP agents that do not sign with SigV4.
+    #[command(subcommand)]
+    Token(logs::TokenCommand),
 }
 
 #[derive(Subcommand)]
@@ -209,6 +212,15 @@ fn main() -> anyhow::Result<()> {
                             c.region.clone(),
                         )?;
                         logs::tail(p, a).await
+                    }
+                    LogsCommand::Token(t) => {
+                        let c = t.connection();
+                        let p = client::Profile::discover(
+                            c.endpoint_url.clone(),
+                            c.profile.clone(),
+                            c.region.clone(),
+                        )?;
+                        logs::token(p, t).await
                     }
                     LogsCommand::Query(a) => {
                         let c = &a.connection;

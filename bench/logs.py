@@ -1,0 +1,248 @@
+"""Driver of bench/logs.sh (see there)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "conformance"))
+
+import botocore.auth  # noqa: E402
+import requests  # noqa: E402
+from botocore.awsrequest import AWSRequest  # noqa: E402
+
+from sightline_support import SightlineServer, query  # noqa: E402
+
+BATCH = 4500  # ~200-byte messages: the most that fit AWS's 1 MiB batch limit
+DISTINCT = int(os.environ.get("BENCH_DISTINCT_BATCHES", "40"))
+LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "25"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+STORAGE_BATCHES = int(os.environ.get("BENCH_STORAGE_BATCHES", "100"))
+NEEDLE = "needle-7f3a"
+
+SERVICES = ["checkout", "cart", "search", "auth", "payments", "inventory", "shipping"]
+PATHS = ["/api/v1/orders", "/api/v1/cart", "/api/v1/search", "/login", "/api/v1/items/{id}",
+         "/api/v1/pay", "/health", "/api/v2/recommendations"]
+WORDS = ("request completed user session cache miss hit retry timeout upstream database "
+         "query returned rows connection pool acquired released token refreshed order "
+         "created updated shipped payment authorized declined").split()
+
+
+def message(r: random.Random, now_ms: int) -> str:
+    """One application log line, ~200 bytes of JSON, shaped like real service logs."""
+    level = r.choices(["INFO", "WARN", "ERROR", "DEBUG"], [80, 10, 4, 6])[0]
+    doc = {
+        "level": level,
+        "service": r.choice(SERVICES),
+        "path": r.choice(PATHS).replace("{id}", str(r.randrange(100000))),
+        "status": r.choices([200, 201, 404, 500, 503], [85, 5, 5, 3, 2])[0],
+        "latency": round(r.lognormvariate(3, 1), 1),
+        "user": f"u{r.randrange(20000)}",
+        "req": "%016x" % r.getrandbits(64),
+        "msg": " ".join(r.choice(WORDS) for _ in range(r.randrange(3, 9))),
+    }
+    if r.random() < 0.001:
+        doc["msg"] += " " + NEEDLE
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def batches(seed: int, n: int, start_ms: int, span_ms: int):
+    """n batches of BATCH events, in time order across [start, start + span]."""
+    r = random.Random(seed)
+    per = span_ms // max(n, 1)
+    out = []
+    for b in range(n):
+        base = start_ms + b * per
+        out.append([{"timestamp": base + (i * per) // BATCH, "message": message(r, base)}
+                    for i in range(BATCH)])
+    return out
+
+
+def signed(srv, body: bytes, target: str) -> dict:
+    req = AWSRequest(method="POST", url=srv.endpoint + "/", data=body, headers={
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"Logs_20140328.{target}"})
+    botocore.auth.SigV4Auth(srv.root.botocore(), "logs", "us-east-1").add_auth(req)
+    return dict(req.headers)
+
+
+def body_of(group, stream, events) -> bytes:
+    return json.dumps({"logGroupName": group, "logStreamName": stream, "logEvents": events},
+                      separators=(",", ":")).encode()
+
+
+def segment_bytes(data_dir: Path, dataset: str) -> int:
+    root = data_dir / "lake" / "segments" / dataset
+    return sum(p.stat().st_size for p in root.rglob("*.parquet")) if root.exists() else 0
+
+
+def wait_flushed(srv, sql_count: str, want: int, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if int(query(srv, sql_count)[0]["n"]) >= want and not list(
+                (srv.data_dir / "lake" / "wal").glob("*.log"))[1:]:
+            return
+        time.sleep(1)
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def main() -> None:
+    base = Path(tempfile.mkdtemp(prefix="logs-bench-"))
+    rows = []
+    try:
+        # ---- 1. storage: distinct events only, bytes at rest per message byte.
+        srv = SightlineServer(base / "store-data", base / "store-logs",
+                              ["--lake-flush-seconds", "2"])
+        srv.start()
+        logs = srv.client("logs")
+        logs.create_log_group(logGroupName="store")
+        logs.create_log_stream(logGroupName="store", logStreamName="s")
+        now = int(time.time() * 1000)
+        raw = 0
+        session = requests.Session()
+        for events in batches(7, STORAGE_BATCHES, now - 3_000_000, 2_900_000):
+            body = body_of("store", "s", events)
+            raw += sum(len(e["message"]) for e in events)
+            resp = session.post(srv.endpoint + "/", data=body, headers=signed(srv, body, "PutLogEvents"))
+            resp.raise_for_status()
+        n_store = STORAGE_BATCHES * BATCH
+        wait_flushed(srv, "SELECT count(*) AS n FROM log_events", n_store)
+        time.sleep(3)
+        stored = segment_bytes(srv.data_dir, "log_events")
+        srv.stop()
+        print(f"storage: {n_store} events, {raw / 1e6:.1f} MB of messages, "
+              f"{stored / 1e6:.1f} MB of segments", flush=True)
+        rows.append(("bytes stored per message byte", f"{stored / raw:.3f}", "0.15",
+                     f"{0.15 / (stored / raw):.2f}x"))
+
+        # ---- 2. PutLogEvents throughput over HTTP (wrk replaying signed batches).
+        srv = SightlineServer(base / "data", base / "logs", ["--lake-flush-seconds", "10"])
+        srv.start()
+        logs = srv.client("logs")
+        logs.create_log_group(logGroupName="bench")
+        logs.create_log_stream(logGroupName="bench", logStreamName="s")
+        now = int(time.time() * 1000)
+        distinct = batches(11, DISTINCT, now - 3_000_000, 2_900_000)
+        lua = ["bodies = {}", "heads = {}"]
+        for i, events in enumerate(distinct):
+            body = body_of("bench", "s", events)
+            path = base / f"body{i}.json"
+            path.write_bytes(body)
+            h = signed(srv, body, "PutLogEvents")
+            lua.append(f'do local f = io.open("{path}", "rb"); bodies[{i + 1}] = f:read("*a"); f:close() end')
+            lua.append(f"heads[{i + 1}] = {{" + ", ".join(f'["{k}"] = "{v}"' for k, v in h.items()) + "}")
+        lua.append(f"n = {len(distinct)}; i = 0")
+        lua.append('request = function() i = i % n + 1; return wrk.format("POST", "/", heads[i], bodies[i]) end')
+        (base / "load.lua").write_text("\n".join(lua))
+        msg_bytes = sum(len(e["message"]) for b in distinct for e in b) / (len(distinct) * BATCH)
+        print(f"loading for {LOAD_SECONDS} s with {CONNECTIONS} connections ...", flush=True)
+        out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{LOAD_SECONDS}s", "--latency",
+                              "-s", str(base / "load.lua"), srv.endpoint + "/"],
+                             capture_output=True, text=True, check=True)
+        rps = float(next(l for l in out.stdout.splitlines() if "Requests/sec" in l).split()[1])
+        non2xx = [l for l in out.stdout.splitlines() if "Non-2xx" in l]
+        if non2xx:
+            raise SystemExit(f"refused batches during the load: {non2xx}")
+        eps = rps * BATCH
+        rows.append(("PutLogEvents events/s (durable, HTTP)", f"{eps:,.0f}", "500,000",
+                     f"{eps / 500_000:.2f}x"))
+        rows.append(("PutLogEvents MB/s of messages", f"{eps * msg_bytes / 1e6:.0f}", "100",
+                     f"{eps * msg_bytes / 1e8:.2f}x"))
+        total = int(query(srv, "SELECT count(*) AS n FROM log_events")[0]["n"])
+        print(f"stored {total:,} events", flush=True)
+        wait_flushed(srv, "SELECT count(*) AS n FROM log_events", total)
+        time.sleep(12)
+
+        # The same messages as text (rg) and as a DuckDB table, by multiplicity.
+        repeats = round(total / (len(distinct) * BATCH))
+        text = base / "messages.txt"
+        with open(text, "w") as f:
+            for _ in range(repeats):
+                for b in distinct:
+                    for e in b:
+                        f.write(e["message"] + "\n")
+        print(f"{text.stat().st_size / 1e9:.2f} GB of text for rg and DuckDB "
+              f"({repeats} passes over the distinct batches)", flush=True)
+
+        # ---- 3. FilterLogEvents with a term pattern vs rg.
+        def filter_all():
+            n, token = 0, None
+            while True:
+                kwargs = {"logGroupName": "bench", "filterPattern": NEEDLE}
+                if token:
+                    kwargs["nextToken"] = token
+                page = logs.filter_log_events(**kwargs)
+                n += len(page["events"])
+                token = page.get("nextToken")
+                if not token:
+                    return n
+
+        filter_all()  # warm: segment footers cached
+        t_ours, found = timed(filter_all)
+        subprocess.run(["rg", "-c", NEEDLE, str(text)], capture_output=True)  # warm page cache
+        t_rg, rg_out = timed(lambda: subprocess.run(["rg", "-c", NEEDLE, str(text)],
+                                                    capture_output=True, text=True))
+        print(f"FilterLogEvents: {found} events in {t_ours:.2f} s; rg: {rg_out.stdout.strip()} "
+              f"lines in {t_rg:.2f} s", flush=True)
+        rows.append((f"FilterLogEvents '{NEEDLE}' over {total / 1e6:.1f}M events, s",
+                     f"{t_ours:.2f}", f"rg {t_rg:.2f} x2", f"{(2 * t_rg) / t_ours:.2f}x"))
+
+        # ---- 4. Insights vs DuckDB.
+        q = 'filter level = "ERROR" | stats count(*) by bin(5m)'
+
+        def insights():
+            end = int(time.time()) + 60
+            qid = logs.start_query(logGroupName="bench", startTime=end - 7200, endTime=end,
+                                   queryString=q)["queryId"]
+            while True:
+                r = logs.get_query_results(queryId=qid)
+                if r["status"] == "Complete":
+                    return r
+                if r["status"] not in ("Scheduled", "Running"):
+                    raise SystemExit(f"query ended {r['status']}")
+                time.sleep(0.02)
+
+        insights()
+        t_ins, res = timed(insights)
+        ours = sum(int(c["value"]) for row in res["results"] for c in row if c["field"] == "count(*)")
+        import duckdb
+        con = duckdb.connect()
+        con.execute("SET threads TO 2")
+        con.execute(f"CREATE TABLE ev AS SELECT column0 AS message, "
+                    f"now() - INTERVAL 1 MINUTE * (row_number() OVER () % 50) AS ts "
+                    f"FROM read_csv('{text}', header=false, columns={{'column0': 'VARCHAR'}}, "
+                    f"delim='\\x01', quote='', escape='')")
+        sql = ("SELECT time_bucket(INTERVAL 5 MINUTE, ts) AS b, count(*) FROM ev "
+               "WHERE json_extract_string(message, '$.level') = 'ERROR' GROUP BY b")
+        con.execute(sql).fetchall()
+        t_duck, duck_rows = timed(lambda: con.execute(sql).fetchall())
+        theirs = sum(r[1] for r in duck_rows)
+        print(f"Insights: {ours} ERROR events in {t_ins:.2f} s; DuckDB: {theirs} in {t_duck:.2f} s",
+              flush=True)
+        rows.append((f"Insights filter+stats by bin(5m), {total / 1e6:.1f}M JSON events, s",
+                     f"{t_ins:.2f}", f"DuckDB {t_duck:.2f} x1.5", f"{(1.5 * t_duck) / t_ins:.2f}x"))
+        srv.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+    print()
+    print(f"| {'measure':<58} | {'Sightline':>12} | {'target':>16} | {'vs target':>9} |")
+    print(f"|{'-' * 60}|{'-' * 14}|{'-' * 18}|{'-' * 11}|")
+    for name, got, target, ratio in rows:
+        print(f"| {name:<58} | {got:>12} | {target:>16} | {ratio:>9} |")
+    print("(vs target > 1.00x means the target is met)")
+
+
+if __name__ == "__main__":
+    main()
