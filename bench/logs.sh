@@ -12,7 +12,7 @@
 #     (`json_extract_string` + `time_bucket`, 2 threads; target within 1.5x).
 # Prints a table with the ratios to the targets.
 #
-# Environment: BENCH_LOAD_SECONDS (default 25), BENCH_CONNECTIONS (16),
+# Environment: BENCH_LOAD_SECONDS (default 35), BENCH_CONNECTIONS (16),
 # BENCH_DISTINCT_BATCHES (40), BENCH_STORAGE_BATCHES (100), CARGO_TARGET_DIR,
 # SIGHTLINE_TEST_VENV (default .venv, made by scripts/test).
 set -euo pipefail

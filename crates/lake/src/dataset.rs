@@ -69,6 +69,9 @@ pub enum ColumnHint {
     /// Large values read a few rows at a time (the full record of a page of results):
     /// small pages, so fetching one row decompresses little beside it.
     Wide,
+    /// Free text scanned whole (log messages): large pages and a stronger zstd level,
+    /// since it is most of what is stored and repeats itself across rows.
+    Text,
 }
 
 /// The `Utf8View` form of a string column, over the same bytes.

@@ -53,6 +53,10 @@ pub fn sorted(
 /// Uncompressed bytes per page of a wide column: a handful of rows, so reading one
 /// row decompresses little else.
 const WIDE_PAGE_BYTES: usize = 64 << 10;
+/// Pages of free text: large, so zstd sees many similar rows at once.
+const TEXT_PAGE_BYTES: usize = 1 << 20;
+/// zstd level for free text (the rest uses 3).
+const TEXT_ZSTD_LEVEL: i32 = 9;
 /// Rows handed to the column writers at a time; page limits are checked at this grain,
 /// so it bounds how far a wide column's page can overshoot its size.
 const WRITE_BATCH_ROWS: usize = 64;
@@ -73,6 +77,16 @@ pub fn encode(batch: &RecordBatch, hints: &[(&str, ColumnHint)]) -> Result<Vec<u
             ColumnHint::Wide => props
                 .set_column_dictionary_enabled(path.clone(), false)
                 .set_column_data_page_size_limit(path, WIDE_PAGE_BYTES),
+            ColumnHint::Text => props
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_data_page_size_limit(path.clone(), TEXT_PAGE_BYTES)
+                .set_column_compression(
+                    path,
+                    Compression::ZSTD(
+                        ZstdLevel::try_new(TEXT_ZSTD_LEVEL)
+                            .map_err(|e| Error::Parquet(e.to_string()))?,
+                    ),
+                ),
         };
     }
     let props = props.build();

@@ -105,7 +105,7 @@ impl Dataset for LogEvents {
     }
 
     fn column_hints(&self) -> &'static [(&'static str, ColumnHint)] {
-        &[("seq", ColumnHint::Unique)]
+        &[("seq", ColumnHint::Unique), ("message", ColumnHint::Text)]
     }
 
     fn to_batch_from_json(
