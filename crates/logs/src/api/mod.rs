@@ -1,6 +1,8 @@
 //! CloudWatch Logs over awsJson1_1 (`Logs_20140328`): the operation table and the
 //! mapping between wire shapes and the engine.
 
+mod otlp;
+mod queries;
 mod shapes;
 
 use crate::engine::{Logs, NewGroup, StreamListing, StreamOrder, group_name_of};
@@ -639,126 +641,9 @@ impl LogsService {
                 })
                 .await
             }
-            "ExportLogs" => otlp_export(l, scope, input).await.map_err(ApiError::from),
-            "StartQuery" => {
-                let logs = &self.logs;
-                typed(input, invalid, |r: StartQuery| async move {
-                    if r.query_language.as_deref().is_some_and(|q| q != "CWLI") {
-                        return Err(Error::InvalidParameter(
-                            "Sightline runs Logs Insights queries (queryLanguage CWLI) only."
-                                .into(),
-                        )
-                        .into());
-                    }
-                    let mut groups: Vec<String> = Vec::new();
-                    if let Some(g) = r.log_group_name {
-                        groups.push(g);
-                    }
-                    groups.extend(r.log_group_names.unwrap_or_default());
-                    for i in r.log_group_identifiers.unwrap_or_default() {
-                        groups.push(group_name_of(&i).unwrap_or(&i).to_owned());
-                    }
-                    let limit = match r.limit {
-                        None => None,
-                        Some(n @ 1..=100_000) => Some(n as usize),
-                        Some(n) => {
-                            return Err(Error::InvalidParameter(format!(
-                                "1 validation error detected: Value '{n}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100000"
-                            ))
-                            .into());
-                        }
-                    };
-                    let id = logs
-                        .start_query(
-                            scope,
-                            reader,
-                            crate::queries::StartQuery {
-                                groups,
-                                start_s: r.start_time,
-                                end_s: r.end_time,
-                                text: &r.query_string,
-                                limit,
-                            },
-                        )
-                        .await?;
-                    Ok(StartQueryOut { query_id: id })
-                })
-                .await
-            }
-            "GetQueryResults" => {
-                typed(input, invalid, |r: QueryId| async move {
-                    let q = l.query_results(scope, &r.query_id)?;
-                    Ok(GetQueryResultsOut {
-                        query_language: "CWLI",
-                        results: q
-                            .output
-                            .rows
-                            .into_iter()
-                            .map(|row| {
-                                row.into_iter()
-                                    .map(|(field, value)| ResultField { field, value })
-                                    .collect()
-                            })
-                            .collect(),
-                        statistics: QueryStatistics {
-                            records_matched: q.output.records_matched,
-                            records_scanned: q.output.records_scanned,
-                            bytes_scanned: q.output.bytes_scanned,
-                        },
-                        status: q.status.as_str(),
-                    })
-                })
-                .await
-            }
-            "StopQuery" => {
-                typed(input, invalid, |r: QueryId| async move {
-                    Ok(StopQueryOut {
-                        success: l.stop_query(scope, &r.query_id)?,
-                    })
-                })
-                .await
-            }
-            "DescribeQueries" => {
-                typed(input, invalid, |r: DescribeQueries| async move {
-                    let max = match r.max_results {
-                        None => 1000,
-                        Some(n @ 1..=1000) => n as usize,
-                        Some(n) => {
-                            return Err(Error::InvalidParameter(format!(
-                                "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000"
-                            ))
-                            .into());
-                        }
-                    };
-                    let all = l.describe_queries(
-                        scope,
-                        r.log_group_name.as_deref(),
-                        r.status.as_deref(),
-                    );
-                    let (items, next) = page_by_key(
-                        all,
-                        |q| format!("{:020}:{}", i64::MAX - q.created_ms, q.id),
-                        r.next_token.as_deref(),
-                        max,
-                    );
-                    Ok(DescribeQueriesOut {
-                        queries: items
-                            .into_iter()
-                            .map(|q| QueryInfo {
-                                query_language: "CWLI",
-                                query_id: q.id,
-                                query_string: q.text,
-                                status: q.status.as_str(),
-                                create_time: q.created_ms,
-                                log_group_name: q.groups.first().cloned(),
-                                query_duration: q.duration_ms,
-                                bytes_scanned: q.output.bytes_scanned,
-                            })
-                            .collect(),
-                        next_token: next,
-                    })
-                })
-                .await
+            "ExportLogs" => otlp::export(l, scope, input).await.map_err(ApiError::from),
+            "StartQuery" | "GetQueryResults" | "StopQuery" | "DescribeQueries" => {
+                queries::call(&self.logs, scope, reader, op, input).await
             }
             "DeleteSubscriptionFilter" => {
                 typed(input, invalid, |r: FilterName| async move {
@@ -770,53 +655,6 @@ impl LogsService {
             other => Err(LOGS.undispatched(other)),
         }
     }
-}
-
-/// OTLP/HTTP logs: the body (possibly gzipped) in the request's encoding, answered in
-/// the same encoding.
-async fn otlp_export(l: &Logs, scope: &sightline_core::Scope, input: Value) -> Result<Value> {
-    use crate::otlp::{self, Encoding, Routing};
-    use sightline_wire::ValueMap;
-    let header = |name: &str| {
-        input
-            .get("$headers")
-            .and_then(|h| h.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let encoding = Encoding::of(&header("content-type").unwrap_or_default())?;
-    let mut body = match input.get("Body") {
-        Some(Value::Blob(b)) => b.clone(),
-        _ => Vec::new(),
-    };
-    if header("content-encoding").is_some_and(|e| e.eq_ignore_ascii_case("gzip")) {
-        use std::io::Read;
-        let mut plain = Vec::new();
-        flate2::read::GzDecoder::new(body.as_slice())
-            .read_to_end(&mut plain)
-            .map_err(|e| Error::InvalidParameter(format!("gzip body: {e}")))?;
-        body = plain;
-    }
-    let request = otlp::decode(encoding, &body)?;
-    let routing = Routing {
-        group: header("x-aws-log-group"),
-        stream: header("x-aws-log-stream"),
-    };
-    let routed = otlp::route(&request, &routing, crate::engine::now_ms());
-    let (rejected, why) = l.ingest_otlp(scope, routed).await?;
-    let mut headers = ValueMap::new();
-    headers.insert(
-        "content-type".into(),
-        Value::String(encoding.content_type().into()),
-    );
-    let mut out = ValueMap::new();
-    out.insert("$status".into(), Value::Int(200));
-    out.insert("$headers".into(), Value::Map(headers));
-    out.insert(
-        "$body".into(),
-        Value::Blob(otlp::encode_response(encoding, rejected, &why)),
-    );
-    Ok(Value::Map(out))
 }
 
 /// TestMetricFilter: which of the messages (numbered from 1) the pattern matches, with
