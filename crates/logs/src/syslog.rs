@@ -327,9 +327,10 @@ async fn read_frame<R: tokio::io::AsyncBufRead + Unpin>(
         Some(b) => *b,
         None => return Ok(None),
     };
+    // Both reads are bounded, so a sender cannot make a frame grow without end.
     if first.is_ascii_digit() {
         let mut len = Vec::new();
-        reader.read_until(b' ', &mut len).await?;
+        (&mut *reader).take(12).read_until(b' ', &mut len).await?;
         let n: usize = std::str::from_utf8(&len)
             .ok()
             .and_then(|s| s.trim_end().parse().ok())
@@ -340,11 +341,19 @@ async fn read_frame<R: tokio::io::AsyncBufRead + Unpin>(
         return Ok(Some(msg));
     }
     let mut line = Vec::new();
-    let n = reader.read_until(b'\n', &mut line).await?;
+    let cap = MAX_MESSAGE as u64 + 1;
+    let n = (&mut *reader)
+        .take(cap)
+        .read_until(b'\n', &mut line)
+        .await?;
     if n == 0 {
         return Ok(None);
     }
-    line.truncate(MAX_MESSAGE);
+    if n as u64 == cap && line.last() != Some(&b'\n') {
+        return Err(std::io::Error::other(
+            "syslog line longer than the largest message",
+        ));
+    }
     Ok(Some(line))
 }
 
@@ -501,6 +510,21 @@ mod tests {
     fn not_syslog_is_kept_without_a_header() {
         assert_eq!(parse_header("plain text", now()).hostname, None);
         assert_eq!(parse_header("<999999>x", now()).timestamp_ms, None);
+    }
+
+    #[tokio::test]
+    async fn frames_are_bounded() {
+        let mut ok = BufReader::new(&b"5 <1>ab<1>line\n"[..]);
+        assert_eq!(read_frame(&mut ok).await.unwrap(), Some(b"<1>ab".to_vec()));
+        assert_eq!(
+            read_frame(&mut ok).await.unwrap(),
+            Some(b"<1>line\n".to_vec())
+        );
+        assert_eq!(read_frame(&mut ok).await.unwrap(), None);
+        let digits = vec![b'9'; 1 << 20];
+        assert!(read_frame(&mut BufReader::new(&digits[..])).await.is_err());
+        let long = vec![b'x'; MAX_MESSAGE + 10];
+        assert!(read_frame(&mut BufReader::new(&long[..])).await.is_err());
     }
 
     #[test]
