@@ -302,15 +302,9 @@ impl Lake {
             frame.push_with(r.time_ms(), |buf| r.encode(buf))?;
         }
         let frame = frame.finish()?;
-        let texts: Vec<(i64, &str)> = (0..rows.len())
-            .map(|i| {
-                frame
-                    .row(i)
-                    .ok_or_else(|| Error::InvalidRow("row outside its frame".into()))
-            })
-            .collect::<Result<_>>()?;
-        let prepared = prepare_json(ds.as_ref(), &scope.account_id, &scope.region, &texts)?;
-        drop(texts);
+        // The columns come from the rows themselves; the text is for the WAL (replay
+        // reads it back through the dataset).
+        let prepared = prepare_encoded(ds.name(), &scope.account_id, &scope.region, rows)?;
         self.commit_frame(frame.bytes, prepared).await
     }
 
@@ -624,10 +618,45 @@ impl Lake {
     }
 }
 
-/// A row that writes its own JSON text, for [`Lake::append_encoded`].
-pub trait EncodeRow {
+/// A row that writes its own JSON text (its WAL form, which the dataset reads back on
+/// replay) and builds its dataset's columns directly, for [`Lake::append_encoded`].
+pub trait EncodeRow: Sized {
     fn time_ms(&self) -> i64;
     fn encode(&self, out: &mut Vec<u8>) -> Result<()>;
+    fn batch(
+        rows: &[&Self],
+        account: &str,
+        region: &str,
+    ) -> Result<datafusion::arrow::record_batch::RecordBatch>;
+}
+
+/// Encoded rows by hour, as batches.
+fn prepare_encoded<R: EncodeRow>(
+    dataset: &str,
+    account: &str,
+    region: &str,
+    rows: &[R],
+) -> Result<Prepared> {
+    let mut by_hour: BTreeMap<i64, Vec<&R>> = BTreeMap::new();
+    for r in rows {
+        by_hour
+            .entry(r.time_ms().div_euclid(3_600_000))
+            .or_default()
+            .push(r);
+    }
+    let mut prepared = Prepared::default();
+    for (hour, group) in by_hour {
+        let key = PartitionKey {
+            dataset: dataset.to_owned(),
+            account: account.to_owned(),
+            region: region.to_owned(),
+            hour,
+        };
+        prepared
+            .batches
+            .push((key, R::batch(&group, account, region)?));
+    }
+    Ok(prepared)
 }
 
 /// Rows given as (time, JSON text), by hour, as batches: through the dataset's text

@@ -292,7 +292,6 @@ impl Logs {
             name: req.name.clone(),
             created_ms: now_ms(),
             retention_days: None,
-            kms_key_id: sealed.as_ref().map(|(r, _)| r.kms_key_arn.clone()),
             class,
             deletion_protection: req.deletion_protection,
             tags: req.tags,

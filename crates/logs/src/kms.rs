@@ -95,7 +95,6 @@ impl Logs {
                 return Err(not_found_group());
             }
             let mut info = g.info.clone();
-            info.kms_key_id = Some(record.kms_key_arn.clone());
             info.active_key = Some(record.id);
             info.data_keys.push(record);
             store::put_group(&self.meta, &info)?;
@@ -116,7 +115,6 @@ impl Logs {
                 ));
             }
             let mut info = g.info.clone();
-            info.kms_key_id = None;
             info.active_key = None;
             store::put_group(&self.meta, &info)?;
             g.info = info;

@@ -16,8 +16,6 @@ pub struct LogGroup {
     pub created_ms: i64,
     #[serde(default)]
     pub retention_days: Option<u32>,
-    #[serde(default)]
-    pub kms_key_id: Option<String>,
     pub class: String,
     #[serde(default)]
     pub deletion_protection: bool,
@@ -53,6 +51,15 @@ impl LogGroup {
     /// The `arn` member of DescribeLogGroups, which ends in `:*` (all its streams).
     pub fn arn_with_streams(&self) -> String {
         format!("{}:*", self.arn())
+    }
+
+    /// The KMS key new events are sealed under: the active data key's.
+    pub fn kms_key_arn(&self) -> Option<&str> {
+        let id = self.active_key?;
+        self.data_keys
+            .iter()
+            .find(|k| k.id == id)
+            .map(|k| k.kms_key_arn.as_str())
     }
 
     pub fn stream_arn(&self, stream: &str) -> String {

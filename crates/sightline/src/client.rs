@@ -119,6 +119,51 @@ impl Profile {
 }
 
 /// The result of a call: the HTTP status and the parsed JSON body.
+/// Where to reach the server and as whom, for every command that talks to it.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Connection {
+    /// Server URL (default: AWS_ENDPOINT_URL, then http://127.0.0.1:4566).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// Profile in the shared credentials and config files (default: AWS_PROFILE, then default).
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+impl Connection {
+    pub fn profile(&self) -> Result<Profile> {
+        Profile::discover(
+            self.endpoint_url.clone(),
+            self.profile.clone(),
+            self.region.clone(),
+        )
+    }
+}
+
+/// One awsJson1_1 operation that must succeed: its answer, or the AWS error the way the
+/// aws CLI prints it.
+pub async fn call(
+    p: &Profile,
+    service: &str,
+    target_prefix: &str,
+    op: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value> {
+    let answer = call_json(p, service, &format!("{target_prefix}.{op}"), body).await?;
+    if answer.status != 200 {
+        let code = answer.body["__type"].as_str().unwrap_or("Error");
+        let code = code.rsplit('#').next().unwrap_or(code);
+        let message = answer.body["message"]
+            .as_str()
+            .or(answer.body["Message"].as_str())
+            .unwrap_or("");
+        bail!("An error occurred ({code}) when calling the {op} operation: {message}");
+    }
+    Ok(answer.body)
+}
+
 pub struct Answer {
     pub status: u16,
     pub body: serde_json::Value,

@@ -2,25 +2,13 @@
 //! through the same API the aws CLI uses (FilterLogEvents; StartQuery and
 //! GetQueryResults), so what they show is what any client sees.
 
-use crate::client::{Profile, call_json};
+use crate::client::{Connection, Profile, call};
 use crate::query::{Format, render};
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::io::Write;
 use std::time::Duration;
-
-#[derive(clap::Args)]
-pub struct Connection {
-    /// Server URL (default: AWS_ENDPOINT_URL, then http://127.0.0.1:4566).
-    #[arg(long)]
-    pub endpoint_url: Option<String>,
-    /// Profile in the shared credentials and config files.
-    #[arg(long)]
-    pub profile: Option<String>,
-    #[arg(long)]
-    pub region: Option<String>,
-}
 
 #[derive(clap::Args)]
 pub struct TailArgs {
@@ -75,14 +63,7 @@ fn parse_age(s: &str) -> std::result::Result<Duration, String> {
 }
 
 async fn logs_call(profile: &Profile, op: &str, body: &Value) -> Result<Value> {
-    let answer = call_json(profile, "logs", &format!("Logs_20140328.{op}"), body).await?;
-    if answer.status != 200 {
-        let code = answer.body["__type"].as_str().unwrap_or("Error");
-        let code = code.rsplit('#').next().unwrap_or(code);
-        let message = answer.body["message"].as_str().unwrap_or("");
-        bail!("An error occurred ({code}) when calling the {op} operation: {message}");
-    }
-    Ok(answer.body)
+    call(profile, "logs", "Logs_20140328", op, body).await
 }
 
 fn now_ms() -> i64 {
@@ -242,19 +223,7 @@ pub enum TokenCommand {
 }
 
 async fn sightline_call(profile: &Profile, op: &str, body: &Value) -> Result<Value> {
-    let answer = call_json(
-        profile,
-        "sightline",
-        &format!("Sightline_20261126.{op}"),
-        body,
-    )
-    .await?;
-    if answer.status != 200 {
-        let code = answer.body["__type"].as_str().unwrap_or("Error");
-        let message = answer.body["message"].as_str().unwrap_or("");
-        bail!("An error occurred ({code}) when calling the {op} operation: {message}");
-    }
-    Ok(answer.body)
+    call(profile, "sightline", "Sightline_20261126", op, body).await
 }
 
 impl TokenCommand {

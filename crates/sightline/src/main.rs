@@ -93,14 +93,8 @@ struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: query::Format,
-    /// Server URL (default: AWS_ENDPOINT_URL, then http://127.0.0.1:4566).
-    #[arg(long)]
-    endpoint_url: Option<String>,
-    /// Profile in the shared credentials and config files (default: AWS_PROFILE, then default).
-    #[arg(long)]
-    profile: Option<String>,
-    #[arg(long)]
-    region: Option<String>,
+    #[command(flatten)]
+    connection: client::Connection,
     /// The SQL statement.
     sql: String,
 }
@@ -204,33 +198,9 @@ fn main() -> anyhow::Result<()> {
                 .build()?;
             let outcome = rt.block_on(async move {
                 match l {
-                    LogsCommand::Tail(a) => {
-                        let c = &a.connection;
-                        let p = client::Profile::discover(
-                            c.endpoint_url.clone(),
-                            c.profile.clone(),
-                            c.region.clone(),
-                        )?;
-                        logs::tail(p, a).await
-                    }
-                    LogsCommand::Token(t) => {
-                        let c = t.connection();
-                        let p = client::Profile::discover(
-                            c.endpoint_url.clone(),
-                            c.profile.clone(),
-                            c.region.clone(),
-                        )?;
-                        logs::token(p, t).await
-                    }
-                    LogsCommand::Query(a) => {
-                        let c = &a.connection;
-                        let p = client::Profile::discover(
-                            c.endpoint_url.clone(),
-                            c.profile.clone(),
-                            c.region.clone(),
-                        )?;
-                        logs::query(p, a).await
-                    }
+                    LogsCommand::Tail(a) => logs::tail(a.connection.profile()?, a).await,
+                    LogsCommand::Token(t) => logs::token(t.connection().profile()?, t).await,
+                    LogsCommand::Query(a) => logs::query(a.connection.profile()?, a).await,
                 }
             });
             if let Err(e) = outcome {
@@ -294,7 +264,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn run_query(a: QueryArgs) -> anyhow::Result<()> {
-    let profile = client::Profile::discover(a.endpoint_url, a.profile, a.region)?;
+    let profile = a.connection.profile()?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -1,7 +1,7 @@
 //! `sightline query`: runs SQL on the server and prints the rows.
 
-use crate::client::{Profile, call_json};
-use anyhow::{Result, bail};
+use crate::client::{Profile, call};
+use anyhow::Result;
 use serde_json::Value;
 use std::io::Write;
 
@@ -109,19 +109,15 @@ pub fn render(
 }
 
 pub async fn run(profile: Profile, format: Format, sql: &str) -> Result<()> {
-    let answer = call_json(
+    let body = call(
         &profile,
         "sightline",
-        "Sightline_20261126.ExecuteQuery",
+        "Sightline_20261126",
+        "ExecuteQuery",
         &serde_json::json!({ "Sql": sql }),
     )
     .await?;
-    if answer.status != 200 {
-        let code = answer.body["__type"].as_str().unwrap_or("Error");
-        let message = answer.body["message"].as_str().unwrap_or("");
-        bail!("An error occurred ({code}) when calling the ExecuteQuery operation: {message}");
-    }
-    let columns: Vec<String> = answer.body["Columns"]
+    let columns: Vec<String> = body["Columns"]
         .as_array()
         .map(|a| {
             a.iter()
@@ -129,7 +125,7 @@ pub async fn run(profile: Profile, format: Format, sql: &str) -> Result<()> {
                 .collect()
         })
         .unwrap_or_default();
-    let rows: Vec<serde_json::Map<String, Value>> = answer.body["Rows"]
+    let rows: Vec<serde_json::Map<String, Value>> = body["Rows"]
         .as_array()
         .map(|a| a.iter().filter_map(|r| r.as_object().cloned()).collect())
         .unwrap_or_default();

@@ -1,7 +1,7 @@
 //! `sightline trail verify` and `sightline trail prove`: the trail's evidence checked on
 //! the client side, trusting nothing the server says that it cannot prove.
 
-use crate::client::{self, Profile};
+use crate::client::{self, Connection, Profile};
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -17,18 +17,6 @@ use std::path::PathBuf;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const CLOUDTRAIL_TARGET: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101";
 const SIGHTLINE_TARGET: &str = "Sightline_20261126";
-
-#[derive(clap::Args)]
-pub struct Connection {
-    /// Server URL (default: AWS_ENDPOINT_URL, then http://127.0.0.1:4566).
-    #[arg(long)]
-    pub endpoint_url: Option<String>,
-    /// Profile in the shared credentials and config files.
-    #[arg(long)]
-    pub profile: Option<String>,
-    #[arg(long)]
-    pub region: Option<String>,
-}
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
@@ -205,23 +193,11 @@ impl Source for LiveSource {
 }
 
 async fn cloudtrail(p: &Profile, op: &str, body: J) -> Result<J> {
-    let a = client::call_json(p, "cloudtrail", &format!("{CLOUDTRAIL_TARGET}.{op}"), &body).await?;
-    if a.status != 200 {
-        bail!("cloudtrail {op} failed ({}): {}", a.status, a.body);
-    }
-    Ok(a.body)
+    client::call(p, "cloudtrail", CLOUDTRAIL_TARGET, op, &body).await
 }
 
 async fn sightline(p: &Profile, op: &str, body: J) -> Result<J> {
-    let a = client::call_json(p, "sightline", &format!("{SIGHTLINE_TARGET}.{op}"), &body).await?;
-    if a.status != 200 {
-        let msg = a.body["message"]
-            .as_str()
-            .or(a.body["Message"].as_str())
-            .unwrap_or_default();
-        bail!("{op} failed ({}): {msg}", a.status);
-    }
-    Ok(a.body)
+    client::call(p, "sightline", SIGHTLINE_TARGET, op, &body).await
 }
 
 /// A public key's DER from ListPublicKeys' `Value` (a blob: base64 on the wire and in
@@ -326,11 +302,7 @@ async fn verify_trail(a: &VerifyArgs, arn: &str) -> Result<bool> {
             )
         }
         None => {
-            let profile = Profile::discover(
-                a.conn.endpoint_url.clone(),
-                a.conn.profile.clone(),
-                a.conn.region.clone(),
-            )?;
+            let profile = a.conn.profile()?;
             let trails =
                 cloudtrail(&profile, "DescribeTrails", json!({"trailNameList": [arn]})).await?;
             let trail = trails["trailList"]
@@ -447,11 +419,7 @@ fn trusted_key(pinned: &Option<String>, served: &J) -> Result<String> {
 }
 
 async fn verify_checkpoint(a: &VerifyArgs, path: &PathBuf) -> Result<bool> {
-    let profile = Profile::discover(
-        a.conn.endpoint_url.clone(),
-        a.conn.profile.clone(),
-        a.conn.region.clone(),
-    )?;
+    let profile = a.conn.profile()?;
     let current = sightline(&profile, "GetCheckpoint", json!({})).await?;
     let vkey = trusted_key(&a.vkey, &current["VerifierKey"])?;
     if !path.exists() {
@@ -505,7 +473,7 @@ async fn verify_checkpoint(a: &VerifyArgs, path: &PathBuf) -> Result<bool> {
 }
 
 pub async fn prove(a: ProveArgs) -> Result<bool> {
-    let profile = Profile::discover(a.conn.endpoint_url, a.conn.profile, a.conn.region)?;
+    let profile = a.conn.profile()?;
     let answer = sightline(
         &profile,
         "GetInclusionProof",

@@ -67,13 +67,9 @@ struct Text<'a> {
     k: Option<Cow<'a, str>>,
 }
 
-impl crate::EncodeRow for LogEvent<'_> {
-    fn time_ms(&self) -> i64 {
-        self.timestamp_ms
-    }
-
-    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
-        let t = Text {
+impl<'a> LogEvent<'a> {
+    fn text(&self) -> Text<'a> {
+        Text {
             i: self.ingestion_ms,
             q: self.seq,
             g: Cow::Borrowed(self.group_id),
@@ -81,8 +77,23 @@ impl crate::EncodeRow for LogEvent<'_> {
             s: Cow::Borrowed(self.stream),
             m: Cow::Borrowed(self.message),
             k: self.key_id.map(Cow::Borrowed),
-        };
-        sonic_rs::to_writer(out, &t).map_err(|e| Error::InvalidRow(e.to_string()))
+        }
+    }
+}
+
+impl crate::EncodeRow for LogEvent<'_> {
+    fn time_ms(&self) -> i64 {
+        self.timestamp_ms
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        sonic_rs::to_writer(out, &self.text()).map_err(|e| Error::InvalidRow(e.to_string()))
+    }
+
+    fn batch(rows: &[&Self], account: &str, region: &str) -> Result<RecordBatch> {
+        let bytes = rows.iter().map(|r| r.message.len()).sum();
+        let texts = rows.iter().map(|r| Ok((r.timestamp_ms, r.text())));
+        columns(account, region, rows.len(), bytes, texts)
     }
 }
 
@@ -131,44 +142,59 @@ impl LogEvents {
         region: &str,
         rows: &[(i64, &str)],
     ) -> Result<RecordBatch> {
-        let n = rows.len();
-        let bytes: usize = rows.iter().map(|(_, j)| j.len()).sum();
-        let mut time = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
-        let mut ingestion = Int64Builder::with_capacity(n);
-        let mut seq = Int64Builder::with_capacity(n);
-        let mut strings: Vec<StringBuilder> = (0..3)
-            .map(|_| StringBuilder::with_capacity(n, n * 16))
-            .collect();
-        let mut message = StringBuilder::with_capacity(n, bytes);
-        let mut key_id = StringBuilder::with_capacity(n, 0);
-        let mut acct = StringBuilder::with_capacity(n, n * account.len());
-        let mut reg = StringBuilder::with_capacity(n, n * region.len());
-        for (t, json) in rows {
+        let bytes = rows.iter().map(|(_, j)| j.len()).sum();
+        let parsed = rows.iter().map(|(t, json)| {
             let e: Text<'_> =
                 sonic_rs::from_str(json).map_err(|e| Error::InvalidRow(e.to_string()))?;
-            time.append_value(*t);
-            ingestion.append_value(e.i);
-            seq.append_value(e.q);
-            for (b, v) in strings.iter_mut().zip([&e.g, &e.n, &e.s]) {
-                b.append_value(v);
-            }
-            message.append_value(&e.m);
-            key_id.append_option(e.k.as_deref());
-            acct.append_value(account);
-            reg.append_value(region);
-        }
-        let mut cols: Vec<ArrayRef> = vec![
-            Arc::new(time.finish()),
-            Arc::new(ingestion.finish()),
-            Arc::new(seq.finish()),
-        ];
-        for mut b in strings {
-            cols.push(view(b.finish()));
-        }
-        cols.push(view(message.finish()));
-        cols.push(view(key_id.finish()));
-        cols.push(view(acct.finish()));
-        cols.push(view(reg.finish()));
-        RecordBatch::try_new(self.schema(), cols).map_err(arrow_err)
+            Ok((*t, e))
+        });
+        columns(account, region, rows.len(), bytes, parsed)
     }
+}
+
+/// The batch of events read from the WAL (`Text`) or handed over by an append
+/// (`LogEvent`, whose fields borrow straight into `Text`).
+fn columns<'a>(
+    account: &str,
+    region: &str,
+    n: usize,
+    message_bytes: usize,
+    rows: impl Iterator<Item = Result<(i64, Text<'a>)>>,
+) -> Result<RecordBatch> {
+    let mut time = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut ingestion = Int64Builder::with_capacity(n);
+    let mut seq = Int64Builder::with_capacity(n);
+    let mut strings: Vec<StringBuilder> = (0..3)
+        .map(|_| StringBuilder::with_capacity(n, n * 16))
+        .collect();
+    let mut message = StringBuilder::with_capacity(n, message_bytes);
+    let mut key_id = StringBuilder::with_capacity(n, 0);
+    let mut acct = StringBuilder::with_capacity(n, n * account.len());
+    let mut reg = StringBuilder::with_capacity(n, n * region.len());
+    for row in rows {
+        let (t, e) = row?;
+        time.append_value(t);
+        ingestion.append_value(e.i);
+        seq.append_value(e.q);
+        for (b, v) in strings.iter_mut().zip([&e.g, &e.n, &e.s]) {
+            b.append_value(v);
+        }
+        message.append_value(&e.m);
+        key_id.append_option(e.k.as_deref());
+        acct.append_value(account);
+        reg.append_value(region);
+    }
+    let mut cols: Vec<ArrayRef> = vec![
+        Arc::new(time.finish()),
+        Arc::new(ingestion.finish()),
+        Arc::new(seq.finish()),
+    ];
+    for mut b in strings {
+        cols.push(view(b.finish()));
+    }
+    cols.push(view(message.finish()));
+    cols.push(view(key_id.finish()));
+    cols.push(view(acct.finish()));
+    cols.push(view(reg.finish()));
+    RecordBatch::try_new(SCHEMA.clone(), cols).map_err(arrow_err)
 }

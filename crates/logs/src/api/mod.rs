@@ -230,7 +230,9 @@ impl LogsService {
                         log_groups: page
                             .items
                             .into_iter()
-                            .map(|v| LogGroupOut {
+                            .map(|v| {
+                                let kms_key = v.info.kms_key_arn().map(str::to_owned);
+                                LogGroupOut {
                                 arn: v.info.arn_with_streams(),
                                 log_group_arn: v.info.arn(),
                                 log_group_name: v.info.name,
@@ -238,9 +240,10 @@ impl LogsService {
                                 retention_in_days: v.info.retention_days,
                                 metric_filter_count: v.metric_filter_count,
                                 stored_bytes: v.stored_bytes,
-                                kms_key_id: v.info.kms_key_id,
+                                kms_key_id: kms_key,
                                 log_group_class: v.info.class,
                                 deletion_protection_enabled: v.info.deletion_protection,
+                                }
                             })
                             .collect(),
                         next_token: page.next,
