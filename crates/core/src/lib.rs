@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod objects;
 pub mod resources;
 pub mod secrets;
+pub mod topics;
 
 pub use audit::{AuditClock, AuditSink, ClockedSink};
 pub use events::{Event, EventPublisher};
@@ -19,6 +20,7 @@ pub use metrics::{MetricDatum, MetricSink};
 pub use objects::{ObjectEncryption, ObjectWrite, ServiceActor, ServiceBuckets};
 pub use resources::{ConfigurationChange, ResourceProvider, ResourceRecorder, ResourceRef};
 pub use secrets::SecretSealer;
+pub use topics::{NoTopics, TopicMessage, TopicPublisher};
 
 /// Errors raised by trait implementations that cross service boundaries.
 #[derive(Debug, thiserror::Error)]
