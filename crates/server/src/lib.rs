@@ -42,6 +42,10 @@ pub enum Error {
     Trail(#[from] sightline_trail::Error),
     #[error("logs: {0}")]
     Logs(#[from] sightline_logs::Error),
+    #[error("sns: {0}")]
+    Sns(#[from] sightline_sns::Error),
+    #[error("cloudwatch: {0}")]
+    CloudWatch(#[from] sightline_cloudwatch::Error),
     #[error("tls: {0}")]
     Tls(String),
     #[error("configuration: {0}")]
@@ -78,6 +82,11 @@ pub struct Config {
     pub tlog_interval: std::time::Duration,
     /// Syslog listeners feeding log groups.
     pub syslog: Vec<sightline_logs::syslog::SyslogInput>,
+    /// The SMTP relay (`smtp://[user:pass@]host:port`) SNS email subscriptions use.
+    pub smtp_url: Option<String>,
+    /// The URL endpoints reach this server at (SNS SubscribeURL, SigningCertURL);
+    /// the listening address when unset.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -98,6 +107,8 @@ impl Default for Config {
             trail_digest_interval: std::time::Duration::from_secs(3600),
             tlog_interval: std::time::Duration::from_secs(5),
             syslog: Vec::new(),
+            smtp_url: None,
+            public_url: None,
         }
     }
 }
@@ -237,7 +248,37 @@ pub async fn start(config: Config) -> Result<Running> {
         trail,
         trails: trails.clone(),
     }));
-    let metric_sink = Arc::new(sightline_lake::sink::LakeMetricSink(lake.clone()));
+    // SNS names its own URLs (SubscribeURL, SigningCertURL), so the address is known
+    // before the services are made.
+    let listener = TcpListener::bind(config.listen).await?;
+    let local_addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let endpoint = format!("{scheme}://{local_addr}");
+    let sns = sightline_sns::Sns::open(
+        meta.clone(),
+        sealer.clone(),
+        sightline_sns::Config::new(
+            config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| endpoint.clone()),
+            config.smtp_url.clone(),
+        ),
+    )?;
+    services.push(Arc::new(sightline_sns::api::SnsService::new(sns.clone())));
+    let cloudwatch = sightline_cloudwatch::CloudWatch::open(
+        meta.clone(),
+        lake.clone(),
+        Arc::new(sightline_core::events::NoopPublisher),
+        sns.clone(),
+        sightline_cloudwatch::Options::default(),
+    )
+    .await?;
+    services.push(Arc::new(sightline_cloudwatch::api::CloudWatchService {
+        cw: cloudwatch.clone(),
+    }));
+    // Log metric filters land in CloudWatch like any datapoint.
+    let metric_sink: Arc<dyn sightline_core::MetricSink> = cloudwatch.clone();
     let logs = Arc::new(sightline_logs::Logs::open(
         meta.clone(),
         lake.clone(),
@@ -247,23 +288,23 @@ pub async fn start(config: Config) -> Result<Running> {
     services.push(Arc::new(sightline_logs::api::LogsService {
         logs: logs.clone(),
     }));
-    let state = Arc::new(AppState::new(
+    let mut state = AppState::new(
         services,
         identity,
         audit,
         request_clock,
         management.clone(),
         tokens,
-    ));
+    );
+    state.sns = Some(sns.clone());
+    let state = Arc::new(state);
 
-    let listener = TcpListener::bind(config.listen).await?;
-    let local_addr = listener.local_addr()?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let endpoint = format!("{scheme}://{local_addr}");
     let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
     let maintenance = lake.spawn_maintenance(shutdown_rx.clone());
     let delivery = trails.spawn(shutdown_rx.clone());
     let logs_task = logs.spawn(shutdown_rx.clone());
+    let cloudwatch_task = cloudwatch.spawn(shutdown_rx.clone());
+    let sns_task = sns.spawn(shutdown_rx.clone());
     let mut syslog_tasks = Vec::new();
     for input in config.syslog.iter().cloned() {
         syslog_tasks.push(
@@ -343,6 +384,8 @@ pub async fn start(config: Config) -> Result<Running> {
             let _ = t.await;
         }
         let _ = logs_task.await;
+        let _ = cloudwatch_task.await;
+        let _ = sns_task.await;
         lake.close();
         tracing::info!("server stopped");
         Ok(())
@@ -368,6 +411,22 @@ async fn serve(
             .status(200)
             .header("content-type", "text/plain")
             .body(Full::new(Bytes::from_static(b"ok\n")))
+            .unwrap_or_default();
+    }
+    // SNS links (SubscribeURL, UnsubscribeURL, SigningCertURL) are followed without
+    // signatures, as on AWS.
+    if parts.method == http::Method::GET
+        && !parts.headers.contains_key("authorization")
+        && !parts.uri.query().unwrap_or("").contains("X-Amz-Credential")
+        && let Some(sns) = &state.sns
+        && let Some(r) = sns
+            .public_get(parts.uri.path(), parts.uri.query().unwrap_or(""))
+            .await
+    {
+        return Response::builder()
+            .status(r.status)
+            .header("content-type", r.content_type)
+            .body(Full::new(Bytes::from(r.body)))
             .unwrap_or_default();
     }
     let (body, too_large) = match Limited::new(body, max_body).collect().await {

@@ -49,6 +49,29 @@ fn protocol_hint(service: Option<&dyn Service>, shape: Shape) -> Protocol {
     }
 }
 
+/// The plain body of a gzip-encoded RPC request (`Content-Encoding: gzip`); `None` when
+/// the body is not encoded. REST bodies are left alone: for S3 the encoding belongs to
+/// the object, and OTLP reads its own.
+fn inflate_rpc_body(req: &WireRequest<'_>, shape: Shape) -> Result<Option<Vec<u8>>, String> {
+    use std::io::Read;
+    let gzip = header(req.headers, "content-encoding")
+        .is_some_and(|e| e.split(',').any(|p| p.trim().eq_ignore_ascii_case("gzip")));
+    if !gzip || shape == Shape::Rest {
+        return Ok(None);
+    }
+    // Bounded like any body: a small bomb must not expand without end.
+    const LIMIT: u64 = 64 << 20;
+    let mut out = Vec::with_capacity(req.body.len() * 4);
+    flate2::read::GzDecoder::new(req.body)
+        .take(LIMIT + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("The request body is not valid gzip: {e}"))?;
+    if out.len() as u64 > LIMIT {
+        return Err("The decompressed request body is too large".into());
+    }
+    Ok(Some(out))
+}
+
 /// Best-effort operation name for records of calls that failed before decoding.
 fn operation_hint(req: &WireRequest<'_>, shape: Shape) -> String {
     match shape {
@@ -183,7 +206,14 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
         // Virtual-hosted S3 (`bucket.localhost`) is routed as path style; the signature
         // was checked over the request as sent.
         let hosted_path = virtual_host_path(def, &req);
-        let routed = WireRequest { path: hosted_path.as_deref().unwrap_or(req.path), ..req };
+        // RPC bodies may come gzipped (botocore compresses large PutMetricData calls);
+        // the signature covered the compressed bytes, the codecs read the plain ones.
+        let inflated = inflate_rpc_body(&req, shape).map_err(|m| (protocol, CommonError::MalformedInput(m).to_api_error(protocol)))?;
+        let routed = WireRequest {
+            path: hosted_path.as_deref().unwrap_or(req.path),
+            body: inflated.as_deref().unwrap_or(req.body),
+            ..req
+        };
         let (protocol, name, input) = sightline_wire::protocol::resolve(def, &routed).map_err(|(p, e)| (p, e.to_api_error(p)))?;
         op_name = name.clone();
         let op: &'static OperationDef =
@@ -228,7 +258,12 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
                             "User: {} is not authorized to perform: {action} on resource: {resource} {why}",
                             caller.identity_arn
                         );
-                        return Err((protocol, CommonError::AccessDenied(msg).to_api_error(protocol)));
+                        let mut denied = CommonError::AccessDenied(msg).to_api_error(protocol);
+                        // SNS answers a denial with its own code.
+                        if def.signing_name == "sns" {
+                            denied.code = "AuthorizationError".into();
+                        }
+                        return Err((protocol, denied));
                     }
                 }
             }

@@ -17,6 +17,8 @@ pub struct AppState {
     pub clock: Arc<sightline_core::AuditClock>,
     pub management_account: String,
     pub tokens: Arc<crate::tokens::IngestTokens>,
+    /// Answers the unsigned GETs of SNS links.
+    pub sns: Option<Arc<sightline_sns::Sns>>,
     /// Derived keys per (key id, date, region, service): four HMACs saved per request.
     key_cache: RwLock<HashMap<ScopeKey, (String, [u8; 32])>>,
 }
@@ -46,6 +48,7 @@ impl AppState {
             clock,
             management_account,
             tokens,
+            sns: None,
             key_cache: RwLock::new(HashMap::new()),
         }
     }

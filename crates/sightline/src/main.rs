@@ -150,6 +150,13 @@ struct ServerArgs {
     /// networks accepted, `account=` and `region=` pick where the group lives.
     #[arg(long = "syslog", value_parser = parse_syslog)]
     syslog: Vec<sightline_logs::syslog::SyslogInput>,
+    /// The SMTP relay SNS email subscriptions send through: `smtp://[user:pass@]host:port`.
+    #[arg(long, env = "SIGHTLINE_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The URL endpoints reach this server at, for links SNS sends (SubscribeURL,
+    /// SigningCertURL); the listening address when unset.
+    #[arg(long, env = "SIGHTLINE_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 fn parse_syslog(s: &str) -> Result<sightline_logs::syslog::SyslogInput, String> {
@@ -249,6 +256,8 @@ fn main() -> anyhow::Result<()> {
                     trail_digest_interval: a.trail_digest_interval,
                     tlog_interval: a.tlog_interval,
                     syslog: a.syslog,
+                    smtp_url: a.smtp_url,
+                    public_url: a.public_url,
                 })
                 .await?;
                 let stop = running.shutdown_handle();

@@ -1,6 +1,6 @@
 //! Typed shapes → [`Value`], through serde.
 
-use crate::timestamp::{BLOB_TOKEN, TIMESTAMP_TOKEN, parse_timestamp};
+use crate::timestamp::{BLOB_TOKEN, MAP_MARKER, MAP_TOKEN, TIMESTAMP_TOKEN, parse_timestamp};
 use crate::value::{Value, ValueMap};
 use serde::ser::{self, Serialize};
 
@@ -122,6 +122,14 @@ impl ser::Serializer for ValueSerializer {
                 .map(Value::Timestamp)
                 .ok_or_else(|| SerError("invalid timestamp".into())),
             (BLOB_TOKEN, Value::Blob(b)) => Ok(Value::Blob(b)),
+            (MAP_TOKEN, Value::Map(m)) => {
+                let mut marked = ValueMap::new();
+                marked.insert(MAP_MARKER.to_owned(), Value::Null);
+                for (k, v) in m.into_iter() {
+                    marked.insert(k, v);
+                }
+                Ok(Value::Map(marked))
+            }
             (_, other) => Ok(other),
         }
     }

@@ -6,6 +6,33 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub(crate) const TIMESTAMP_TOKEN: &str = "$sightline::Timestamp";
 pub(crate) const BLOB_TOKEN: &str = "$sightline::Blob";
+pub(crate) const MAP_TOKEN: &str = "$sightline::Map";
+
+/// The member a [`Value::Map`](crate::Value) carries first when it is a map shape
+/// rather than a structure: Query XML writes maps as `<entry><key/><value/></entry>`,
+/// every other encoder drops the marker.
+pub const MAP_MARKER: &str = "$map";
+
+/// A map in an output shape (string keys), marked so Query XML writes it as entries.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WireMap<V>(pub Vec<(String, V)>);
+
+impl<V: Serialize> Serialize for WireMap<V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Inner<'a, V>(&'a [(String, V)]);
+        impl<V: Serialize> Serialize for Inner<'_, V> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for (k, v) in self.0 {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+        }
+        s.serialize_newtype_struct(MAP_TOKEN, &Inner(&self.0))
+    }
+}
 
 /// A point in time in a request or response shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

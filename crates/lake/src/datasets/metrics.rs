@@ -1,12 +1,16 @@
 //! `metric_samples`: one row per datapoint put into a metric (a single value, or a
-//! statistic set of sum, count, min and max), with the metric's identity: namespace,
-//! name, and its dimensions as one canonical JSON object (sorted by name) so that equal
-//! dimension sets compare equal as text.
+//! statistic set of sum, count, min and max, or a batch of values with their counts),
+//! with the metric's identity: namespace, name, and its dimensions as one canonical JSON
+//! object (sorted by name) so that equal dimension sets compare equal as text. Rows of
+//! many values carry the serialized percentile sketch of those values in `sketch`; a
+//! single value is its own sketch, so it carries none.
 
 use crate::dataset::{Dataset, Row, RowRef, arrow_err, view};
 use crate::{Error, Result};
+use base64::Engine;
 use datafusion::arrow::array::{
-    ArrayRef, Float64Builder, Int32Builder, StringBuilder, TimestampMillisecondBuilder,
+    ArrayRef, BinaryBuilder, Float64Builder, Int32Builder, StringBuilder,
+    TimestampMillisecondBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -32,6 +36,7 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("max", DataType::Float64, false),
         Field::new("unit", DataType::Utf8View, true),
         Field::new("storage_resolution", DataType::Int32, false),
+        Field::new("sketch", DataType::Binary, true),
         Field::new("account_id", DataType::Utf8View, false),
         Field::new("region", DataType::Utf8View, false),
     ]))
@@ -107,6 +112,7 @@ impl Dataset for MetricSamples {
             (0..4).map(|_| Float64Builder::with_capacity(n)).collect();
         let mut unit = StringBuilder::with_capacity(n, n * 8);
         let mut resolution = Int32Builder::with_capacity(n);
+        let mut sketch = BinaryBuilder::with_capacity(n, 0);
         let mut acct = StringBuilder::with_capacity(n, n * account.len());
         let mut reg = StringBuilder::with_capacity(n, n * region.len());
         for row in rows {
@@ -121,6 +127,14 @@ impl Dataset for MetricSamples {
             unit.append_option(d.get("u").and_then(J::as_str));
             let r = d.get("r").and_then(J::as_i64).unwrap_or(60);
             resolution.append_value(i32::try_from(r).unwrap_or(60));
+            match d.get("k").and_then(J::as_str) {
+                Some(b64) => sketch.append_value(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .map_err(|e| Error::InvalidRow(format!("metric sample sketch: {e}")))?,
+                ),
+                None => sketch.append_null(),
+            }
             acct.append_value(account);
             reg.append_value(region);
         }
@@ -133,8 +147,112 @@ impl Dataset for MetricSamples {
         }
         cols.push(view(unit.finish()));
         cols.push(Arc::new(resolution.finish()));
+        cols.push(Arc::new(sketch.finish()));
         cols.push(view(acct.finish()));
         cols.push(view(reg.finish()));
         RecordBatch::try_new(self.schema(), cols).map_err(arrow_err)
+    }
+}
+
+/// One sample as the metrics service appends it: the identity strings are shared by all
+/// samples of one metric in a request, and the row writes its own WAL text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub time_ms: i64,
+    pub namespace: Arc<str>,
+    pub name: Arc<str>,
+    /// Canonical JSON of the dimension set ([`dimensions_json`]).
+    pub dimensions: Arc<str>,
+    pub sum: f64,
+    pub count: f64,
+    pub min: f64,
+    pub max: f64,
+    pub unit: Option<Arc<str>>,
+    pub resolution: i32,
+    pub sketch: Option<Vec<u8>>,
+}
+
+#[derive(serde::Serialize)]
+struct SampleText<'a> {
+    ns: &'a str,
+    n: &'a str,
+    d: &'a str,
+    s: f64,
+    c: f64,
+    lo: f64,
+    hi: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    u: Option<&'a str>,
+    r: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    k: Option<String>,
+}
+
+impl crate::EncodeRow for Sample {
+    fn time_ms(&self) -> i64 {
+        self.time_ms
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        let text = SampleText {
+            ns: &self.namespace,
+            n: &self.name,
+            d: &self.dimensions,
+            s: self.sum,
+            c: self.count,
+            lo: self.min,
+            hi: self.max,
+            u: self.unit.as_deref(),
+            r: self.resolution,
+            k: self
+                .sketch
+                .as_ref()
+                .map(|k| base64::engine::general_purpose::STANDARD.encode(k)),
+        };
+        serde_json::to_writer(out, &text).map_err(|e| Error::InvalidRow(e.to_string()))
+    }
+
+    fn batch(rows: &[&Self], account: &str, region: &str) -> Result<RecordBatch> {
+        let n = rows.len();
+        let mut time = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
+        let mut ns = StringBuilder::with_capacity(n, n * 16);
+        let mut name = StringBuilder::with_capacity(n, n * 16);
+        let mut dims = StringBuilder::with_capacity(n, n * 32);
+        let mut numbers: Vec<Float64Builder> =
+            (0..4).map(|_| Float64Builder::with_capacity(n)).collect();
+        let mut unit = StringBuilder::with_capacity(n, n * 8);
+        let mut resolution = Int32Builder::with_capacity(n);
+        let mut sketch = BinaryBuilder::with_capacity(n, 0);
+        let mut acct = StringBuilder::with_capacity(n, n * account.len());
+        let mut reg = StringBuilder::with_capacity(n, n * region.len());
+        for r in rows {
+            time.append_value(r.time_ms);
+            ns.append_value(&*r.namespace);
+            name.append_value(&*r.name);
+            dims.append_value(&*r.dimensions);
+            for (b, v) in numbers.iter_mut().zip([r.sum, r.count, r.min, r.max]) {
+                b.append_value(v);
+            }
+            unit.append_option(r.unit.as_deref());
+            resolution.append_value(r.resolution);
+            sketch.append_option(r.sketch.as_deref());
+            acct.append_value(account);
+            reg.append_value(region);
+        }
+        let mut cols: Vec<ArrayRef> = vec![
+            Arc::new(time.finish()),
+            view(ns.finish()),
+            view(name.finish()),
+            view(dims.finish()),
+        ];
+        for mut b in numbers {
+            cols.push(Arc::new(b.finish()));
+        }
+        cols.push(view(unit.finish()));
+        cols.push(Arc::new(resolution.finish()));
+        cols.push(Arc::new(sketch.finish()));
+        cols.push(view(acct.finish()));
+        cols.push(view(reg.finish()));
+        RecordBatch::try_new(SCHEMA.clone(), cols).map_err(arrow_err)
     }
 }

@@ -65,6 +65,7 @@ fn to_cbor(v: &Value) -> C {
         Value::List(l) => C::Array(l.iter().map(to_cbor).collect()),
         Value::Map(m) => C::Map(
             m.iter()
+                .filter(|(k, _)| k.as_str() != crate::timestamp::MAP_MARKER)
                 .map(|(k, v)| (C::Text(k.clone()), to_cbor(v)))
                 .collect(),
         ),

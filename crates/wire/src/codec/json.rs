@@ -10,12 +10,59 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
     }
     let text =
         std::str::from_utf8(body).map_err(|_| "Request body is not valid UTF-8".to_string())?;
-    let json: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("Invalid JSON: {e}"))?;
+    let json: serde_json::Value = match serde_json::from_str(text) {
+        Ok(j) => j,
+        // Python's json (botocore) writes non-finite doubles as bare NaN / Infinity;
+        // they become the strings AWS JSON protocols use, so the service can refuse
+        // the value with its own error instead of a parse failure.
+        Err(e) => serde_json::from_str(&quote_non_finite(text))
+            .map_err(|_| format!("Invalid JSON: {e}"))?,
+    };
     match json {
         serde_json::Value::Object(_) => Ok(from_json(json)),
         _ => Err("Request body must be a JSON object".into()),
     }
+}
+
+/// Quotes bare `NaN`, `Infinity` and `-Infinity` tokens outside strings.
+fn quote_non_finite(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        }
+        let token = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|t| rest.starts_with(t));
+        match token {
+            Some(t) => {
+                out.push('"');
+                out.push_str(t);
+                out.push('"');
+                rest = &rest[t.len()..];
+            }
+            None => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
 }
 
 pub fn from_json(json: serde_json::Value) -> Value {
@@ -48,7 +95,12 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::Blob(b) => J::String(base64::engine::general_purpose::STANDARD.encode(b)),
         Value::Timestamp(t) => float_json(epoch_f64(t)),
         Value::List(l) => J::Array(l.iter().map(to_json).collect()),
-        Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+        Value::Map(m) => J::Object(
+            m.iter()
+                .filter(|(k, _)| k.as_str() != crate::timestamp::MAP_MARKER)
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -82,4 +134,25 @@ pub fn encode_error(code: &str, message: &str, members: &[(String, serde_json::V
         doc.insert(k.clone(), v.clone());
     }
     serde_json::to_vec(&doc).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod non_finite_tests {
+    use super::*;
+
+    #[test]
+    fn bare_non_finite_numbers_become_strings_but_text_inside_strings_stays() {
+        let v =
+            decode(br#"{"a": NaN, "b": [Infinity, -Infinity], "c": "NaN \" Infinity"}"#).unwrap();
+        assert_eq!(v.get("a"), Some(&Value::String("NaN".into())));
+        assert_eq!(
+            v.get("b"),
+            Some(&Value::List(vec![
+                Value::String("Infinity".into()),
+                Value::String("-Infinity".into())
+            ]))
+        );
+        assert_eq!(v.get("c"), Some(&Value::String("NaN \" Infinity".into())));
+        assert!(decode(b"{\"a\": Nope}").is_err());
+    }
 }

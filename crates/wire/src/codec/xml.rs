@@ -89,6 +89,23 @@ pub fn write_element(name: &str, v: &Value, style: ListStyle, out: &mut String) 
                 }
             }
         },
+        Value::Map(m) if m.get(crate::timestamp::MAP_MARKER).is_some() => {
+            out.push('<');
+            out.push_str(name);
+            out.push('>');
+            for (k, v) in m.iter() {
+                if k.as_str() == crate::timestamp::MAP_MARKER {
+                    continue;
+                }
+                out.push_str("<entry>");
+                write_element("key", &Value::String(k.clone()), style, out);
+                write_element("value", v, style, out);
+                out.push_str("</entry>");
+            }
+            out.push_str("</");
+            out.push_str(name);
+            out.push('>');
+        }
         Value::Map(m) => {
             out.push('<');
             out.push_str(name);
