@@ -364,14 +364,15 @@ def test_alarm_history_tags_actions_toggle_and_describe_filters(server):
         "--metric-name", "CPU", "--statistic", "Average", "--period", "60",
         "--evaluation-periods", "3", "--datapoints-to-alarm", "2", "--threshold", "80",
         "--comparison-operator", "GreaterThanOrEqualToThreshold",
-        "--treat-missing-data", "notBreaching", "--tags", "Key=team,Value=web", env=env)
+        "--treat-missing-data", "ignore", "--tags", "Key=team,Value=web", env=env)
     aws("cloudwatch", "set-alarm-state", "--alarm-name", name, "--state-value", "ALARM",
         "--state-reason", "testing", "--state-reason-data", '{"why": "test"}', env=env)
     got = aws("cloudwatch", "describe-alarms", "--alarm-name-prefix", name,
                          "--state-value", "ALARM", env=env)["MetricAlarms"]
     assert [a["AlarmName"] for a in got] == [name]
     assert got[0]["StateReason"] == "testing" and got[0]["AlarmArn"] == arn_prefix + name
-    assert got[0]["DatapointsToAlarm"] == 2 and got[0]["TreatMissingData"] == "notBreaching"
+    # Without data and with `ignore`, the evaluator keeps the state set here.
+    assert got[0]["DatapointsToAlarm"] == 2 and got[0]["TreatMissingData"] == "ignore"
     aws("cloudwatch", "disable-alarm-actions", "--alarm-names", name, env=env)
     got = aws("cloudwatch", "describe-alarms", "--alarm-names", name, env=env)
     assert got["MetricAlarms"][0]["ActionsEnabled"] is False
@@ -399,10 +400,12 @@ def test_alarm_history_tags_actions_toggle_and_describe_filters(server):
 def test_composite_alarm_follows_its_children(server):
     env = server.env
     a, b, comp = unique("child-a"), unique("child-b"), unique("comp")
+    # No data and `ignore`: the evaluator keeps the states SetAlarmState gives them.
     for n in (a, b):
         aws("cloudwatch", "put-metric-alarm", "--alarm-name", n, "--namespace", "App",
             "--metric-name", n, "--statistic", "Sum", "--period", "60", "--evaluation-periods", "1",
-            "--threshold", "1", "--comparison-operator", "GreaterThanThreshold", env=env)
+            "--threshold", "1", "--comparison-operator", "GreaterThanThreshold",
+            "--treat-missing-data", "ignore", env=env)
     aws("cloudwatch", "put-composite-alarm", "--alarm-name", comp,
         "--alarm-rule", f'ALARM("{a}") OR (ALARM({b}) AND NOT INSUFFICIENT_DATA({a}))', env=env)
 

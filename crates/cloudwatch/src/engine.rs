@@ -66,6 +66,9 @@ pub struct CloudWatch {
     pub(crate) options: Options,
     /// Catalog rows to save at the next maintenance tick.
     pub(crate) touched: Mutex<Vec<(String, String, SeriesKey, i64)>>,
+    /// How far each scope's samples are rolled up in the lake, and the hours that
+    /// received late samples after they were.
+    pub(crate) rollups: RwLock<HashMap<ScopeKey, crate::rollup::RollupState>>,
 }
 
 pub(crate) fn scope_key(scope: &Scope) -> ScopeKey {
@@ -127,8 +130,10 @@ impl CloudWatch {
             topics,
             options,
             touched: Mutex::new(Vec::new()),
+            rollups: RwLock::new(HashMap::new()),
         });
         cw.warm().await?;
+        *cw.rollups.write() = store::load_rollups(&cw.meta)?;
         Ok(cw)
     }
 
@@ -169,9 +174,26 @@ impl CloudWatch {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<(SeriesKey, i64, i64, Agg)>> {
+        self.lake_rows(dataset::NAME, None, account, region, key, from_ms, to_ms)
+            .await
+    }
+
+    /// Rows of `metric_samples` or `metric_rollups` (of one resolution) in
+    /// `[from_ms, to_ms)`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn lake_rows(
+        &self,
+        name: &str,
+        resolution: Option<i32>,
+        account: &str,
+        region: &str,
+        key: Option<&SeriesKey>,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(SeriesKey, i64, i64, Agg)>> {
         let table = self
             .lake
-            .snapshot(dataset::NAME, account, Some(region), from_ms, to_ms)
+            .snapshot(name, account, Some(region), from_ms, to_ms)
             .await?;
         let ctx = self.lake.lookup_context();
         let mut df = ctx.read_table(Arc::new(table))?;
@@ -184,6 +206,9 @@ impl CloudWatch {
         let mut filter = col("sample_time")
             .gt_eq(ts(from_ms))
             .and(col("sample_time").lt(ts(to_ms)));
+        if let Some(r) = resolution {
+            filter = filter.and(col("storage_resolution").eq(lit(r)));
+        }
         if let Some(k) = key {
             filter = filter
                 .and(col("namespace").eq(lit(&*k.namespace)))
@@ -348,6 +373,9 @@ impl CloudWatch {
                     _ = maintenance.tick() => {
                         let now = now_ms();
                         cw.hot.maintain(now / 1000);
+                        if let Err(e) = cw.roll_up(now).await {
+                            tracing::warn!(error = %e, "metric rollup failed");
+                        }
                         if let Err(e) = store::trim_history(&cw.meta, now - 30 * 86_400_000) {
                             tracing::warn!(error = %e, "trimming alarm history failed");
                         }

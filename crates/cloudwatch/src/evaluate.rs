@@ -433,7 +433,14 @@ impl CloudWatch {
                     let Some(e) = alarms.get(scope).and_then(|m| m.get(&name)) else {
                         continue;
                     };
-                    if e.alarm.state() == state && !forced {
+                    if e.alarm.state() == state {
+                        // SetAlarmState to the current state refreshes the reason only:
+                        // no transition, so no history item, event or action.
+                        if forced {
+                            let mut next = e.clone();
+                            next.alarm.set_state(state, reason, data, now);
+                            updated.push(next);
+                        }
                         continue;
                     }
                     let old = e.alarm.state();

@@ -40,10 +40,15 @@ pub struct MetricDatumIn {
     pub counts: Option<Vec<f64>>,
     pub unit: Option<String>,
     pub storage_resolution: Option<i64>,
+    /// Statistics the sender measured exactly, kept over those computed from `Values`,
+    /// which then only give the distribution's shape for percentiles (OTLP histograms,
+    /// whose buckets are turned into values). Never read from the wire.
+    #[serde(skip)]
+    pub exact: Option<StatisticSet>,
 }
 
 /// CloudWatch rejects magnitudes outside 2^-260 … 2^360 and every non-finite value.
-fn valid_value(v: f64) -> bool {
+pub(crate) fn valid_value(v: f64) -> bool {
     v.is_finite() && (v == 0.0 || (v.abs() <= 2f64.powi(360) && v.abs() >= 2f64.powi(-260)))
 }
 
@@ -294,8 +299,16 @@ pub fn prepare(namespace: &str, data: &[MetricDatumIn], now_ms: i64) -> Result<P
             if count == 0.0 {
                 continue;
             }
-            let sketch = (min != max).then(|| sketch.to_bytes());
-            (sum, count, min, max, sketch)
+            match &d.exact {
+                Some(e) => {
+                    let sketch = (e.minimum != e.maximum).then(|| sketch.to_bytes());
+                    (e.sum, e.sample_count, e.minimum, e.maximum, sketch)
+                }
+                None => {
+                    let sketch = (min != max).then(|| sketch.to_bytes());
+                    (sum, count, min, max, sketch)
+                }
+            }
         } else {
             return Err(Error::InvalidParameterCombination(format!(
                 "One of the parameters {p}.Value, {p}.StatisticValues or {p}.Values must be specified."
@@ -355,6 +368,7 @@ impl CloudWatch {
         self.lake
             .append_encoded(dataset::NAME, scope, &prepared.samples, prepared.bytes)
             .await?;
+        self.note_late(scope, prepared.samples.iter().map(|s| s.time_ms))?;
         let sk = scope_key(scope);
         let mut keys = Vec::with_capacity(prepared.metrics.len());
         for (key, range) in prepared.metrics {

@@ -1,7 +1,8 @@
 //! CloudWatch metrics, alarms and dashboards (`monitoring`): PutMetricData into the
 //! lake and an in-memory recent window, statistics and metric math over both, alarms
 //! evaluated continuously with CloudWatch's M-of-N and missing-data rules, composite
-//! alarms, dashboards and widget images.
+//! alarms, dashboards and widget images. Metrics also arrive over Prometheus
+//! remote-write and OTLP/HTTP ([`inputs`]).
 
 pub mod alarms;
 pub mod api;
@@ -10,9 +11,11 @@ pub mod engine;
 pub mod evaluate;
 pub mod hot;
 pub mod ingest;
+pub mod inputs;
 pub mod math;
 pub mod model;
 pub mod query;
+pub mod rollup;
 pub mod sketch;
 pub mod store;
 pub mod widget;

@@ -73,7 +73,7 @@ impl CloudWatch {
             self.hot.for_each(scope, key, first, end_s, add);
         } else {
             for (_, t, _, a) in self
-                .lake_samples(&scope.0, &scope.1, Some(key), first * 1000, end_s * 1000)
+                .lake_period_rows(scope, key, first, end_s, period)
                 .await?
             {
                 add(t, &a);

@@ -33,6 +33,15 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE cw_metrics (
         body TEXT NOT NULL
     );
     CREATE INDEX cw_alarm_history_time ON cw_alarm_history (account, region, time_ms);
+    CREATE TABLE cw_rollups (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        through_ms INTEGER NOT NULL,
+        dirty TEXT NOT NULL,
+        retained_ms INTEGER NOT NULL,
+        PRIMARY KEY (account, region)
+    );
     CREATE TABLE cw_dashboards (
         account TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -251,6 +260,59 @@ pub fn delete_dashboards(meta: &Meta, account: &str, names: &[String]) -> Result
             )?;
         }
         Ok(())
+    })?;
+    Ok(())
+}
+
+pub fn load_rollups(
+    meta: &Meta,
+) -> Result<std::collections::HashMap<(String, String), crate::rollup::RollupState>> {
+    let rows: Vec<(String, String, i64, i64, String, i64)> = meta.read(|c| {
+        let mut s = c.prepare(
+            "SELECT account, region, start_ms, through_ms, dirty, retained_ms FROM cw_rollups",
+        )?;
+        let rows = s
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    })?;
+    rows.into_iter()
+        .map(|(a, r, start, through, dirty, retained)| {
+            Ok((
+                (a, r),
+                crate::rollup::RollupState {
+                    start_ms: start,
+                    through_ms: through,
+                    dirty: serde_json::from_str(&dirty)?,
+                    retained_ms: retained,
+                },
+            ))
+        })
+        .collect()
+}
+
+pub fn put_rollup(
+    meta: &Meta,
+    account: &str,
+    region: &str,
+    state: &crate::rollup::RollupState,
+) -> Result<()> {
+    let dirty = serde_json::to_string(&state.dirty)?;
+    meta.write(|t| {
+        t.execute(
+            "INSERT OR REPLACE INTO cw_rollups (account, region, start_ms, through_ms, dirty, retained_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![account, region, state.start_ms, state.through_ms, dirty, state.retained_ms],
+        )
     })?;
     Ok(())
 }

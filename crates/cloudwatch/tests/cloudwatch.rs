@@ -283,6 +283,13 @@ async fn composite_alarms_follow_their_children_and_refuse_cycles_and_unknown_al
         .await
         .unwrap();
     assert_eq!(state_of(&f.cw, "both"), StateValue::Alarm, "disk is not OK");
+    // Setting the state it already has only refreshes the reason: no event, no history.
+    let events_before = f.events.0.lock().unwrap().len();
+    f.cw.set_alarm_state(&s, "cpu", "ALARM", "again".into(), None)
+        .await
+        .unwrap();
+    assert_eq!(f.events.0.lock().unwrap().len(), events_before);
+    assert_eq!(f.cw.alarm(&s, "cpu").unwrap().alarm.reason().0, "again");
     f.cw.set_alarm_state(&s, "disk", "OK", "test".into(), None)
         .await
         .unwrap();
@@ -496,4 +503,64 @@ async fn bad_datapoints_are_refused_whole_and_store_nothing() {
         .unwrap_err();
     assert!(bad_period.to_string().contains("Period"));
     assert!(f.cw.alarm(&s, "p").is_none());
+}
+
+#[tokio::test]
+async fn old_ranges_are_read_from_rollups_and_late_hours_are_rolled_up_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = open(dir.path()).await;
+    let s = scope();
+    let now = now_s();
+    // Two hours of minute data, two days ago: outside the in-memory window.
+    let hour0 = (now - 2 * 86_400) - (now - 2 * 86_400).rem_euclid(3600);
+    let data: Vec<MetricDatumIn> = (0..120)
+        .map(|i| datum("Old", f64::from(i), hour0 + 60 * i64::from(i), 60))
+        .collect();
+    f.cw.put_metric_data(&s, "App", &data).await.unwrap();
+    let written = f.cw.roll_up(now * 1000).await.unwrap();
+    // 120 one-minute rows, 24 five-minute rows, 2 hourly rows.
+    assert_eq!(written, 120 + 24 + 2);
+    let rows = f
+        .lake
+        .sql(
+            &s.account_id,
+            "SELECT storage_resolution AS r, count(*) AS n, sum(sum) AS total FROM metric_rollups GROUP BY storage_resolution ORDER BY r",
+        )
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&rows.json_rows().unwrap()).unwrap();
+    assert!(text.contains("7140"), "{text}");
+    let stats = |period: i64| {
+        let cw = f.cw.clone();
+        let s = s.clone();
+        async move {
+            cw.get_metric_statistics(
+                &s,
+                serde_json::from_value(json!({
+                    "Namespace": "App", "MetricName": "Old",
+                    "Dimensions": [{"Name": "Host", "Value": "a"}],
+                    "StartTime": hour0, "EndTime": hour0 + 7200, "Period": period,
+                    "Statistics": ["Sum", "SampleCount", "Maximum"],
+                }))
+                .unwrap(),
+            )
+            .await
+            .unwrap()
+            .datapoints
+        }
+    };
+    let hourly = stats(3600).await;
+    assert_eq!(hourly.len(), 2);
+    assert_eq!(hourly[0].sum, Some((0..60).sum::<i32>() as f64));
+    assert_eq!(hourly[1].maximum, Some(119.0));
+    assert_eq!(stats(300).await.len(), 24);
+    // A late datapoint for the first hour: read from raw at once, then rolled up again.
+    f.cw.put_metric_data(&s, "App", &[datum("Old", 1000.0, hour0 + 30, 60)])
+        .await
+        .unwrap();
+    assert_eq!(stats(3600).await[0].sum, Some(1770.0 + 1000.0));
+    f.cw.roll_up(now * 1000).await.unwrap();
+    let hourly = stats(3600).await;
+    assert_eq!(hourly[0].sum, Some(2770.0));
+    assert_eq!(hourly[0].sample_count, Some(61.0));
 }

@@ -184,7 +184,12 @@ fn check(tally: &mut Tally, file: &str, index: usize, case: &Value) {
 }
 
 fn data_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    // At run time: a binary reused from a shared target directory may have been built
+    // in another checkout, which the compile-time path would name.
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf())
+        .join("tests/data");
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .expect("tests/data exists")
         .filter_map(|e| e.ok().map(|e| e.path()))

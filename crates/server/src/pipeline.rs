@@ -112,8 +112,12 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
     let _inflight = state.clock.begin(now.timestamp_millis());
 
     let bearer = bearer_auth(state, &req, now);
+    let token_route = bearer
+        .as_ref()
+        .and_then(|b| b.as_ref().ok())
+        .map(|(_, route)| *route);
     let by_token = bearer.is_some();
-    let auth = match bearer.map_or_else(|| sigv4::parse(&req), |b| b.map(Some)) {
+    let auth = match bearer.map_or_else(|| sigv4::parse(&req), |b| b.map(|(a, _)| Some(a))) {
         Ok(Some(a)) => a,
         Ok(None) => {
             let p = protocol_hint(None, shape);
@@ -218,8 +222,10 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
         op_name = name.clone();
         let op: &'static OperationDef =
             def.operation(&name).ok_or_else(|| (protocol, CommonError::UnknownOperation(name.clone()).to_api_error(protocol)))?;
-        if by_token && op.name != TOKEN_OPERATION {
-            let msg = format!("An ingest token may call {TOKEN_OPERATION} (POST {TOKEN_PATH}) only, not {}", op.name);
+        if let Some(route) = token_route
+            && op.name != route.operation
+        {
+            let msg = format!("An ingest token may call {} (POST {}) only, not {}", route.operation, route.path, op.name);
             return Err((protocol, CommonError::AccessDenied(msg).to_api_error(protocol)));
         }
         read_only = Some(op.read_only);
@@ -346,31 +352,55 @@ struct Rejected {
     error: CommonError,
 }
 
-/// Resolves the access key and checks token, clock, body size and signature.
-/// The one path and operation ingest tokens are good for (OTLP/HTTP logs).
-const TOKEN_PATH: &str = "/v1/logs";
-const TOKEN_OPERATION: &str = "ExportLogs";
+/// A push endpoint an ingest token is good for: a bearer request carries no signing
+/// scope, so its path picks the service, and there the token may call one operation.
+#[derive(Debug)]
+struct TokenRoute {
+    path: &'static str,
+    service: &'static str,
+    operation: &'static str,
+}
 
-/// `Authorization: Bearer <ingest token>` on the OTLP logs path, as the credential of
-/// the access key the token acts through; `None` when the request is not one.
+const TOKEN_ROUTES: &[TokenRoute] = &[
+    // OTLP/HTTP logs.
+    TokenRoute {
+        path: "/v1/logs",
+        service: "logs",
+        operation: "ExportLogs",
+    },
+    // OTLP/HTTP metrics.
+    TokenRoute {
+        path: "/v1/metrics",
+        service: "monitoring",
+        operation: "ExportMetrics",
+    },
+    // Prometheus remote-write.
+    TokenRoute {
+        path: "/api/v1/write",
+        service: "monitoring",
+        operation: "RemoteWrite",
+    },
+];
+
+/// `Authorization: Bearer <ingest token>` on a push path, as the credential of the
+/// access key the token acts through, with the route it may use; `None` when the
+/// request is not one.
 fn bearer_auth(
     state: &AppState,
     req: &WireRequest<'_>,
     now: chrono::DateTime<Utc>,
-) -> Option<Result<sigv4::ParsedAuth, CommonError>> {
+) -> Option<Result<(sigv4::ParsedAuth, &'static TokenRoute), CommonError>> {
     let token = header(req.headers, "authorization")?.strip_prefix("Bearer ")?;
-    if req.path != TOKEN_PATH {
-        return None;
-    }
+    let route = TOKEN_ROUTES.iter().find(|r| r.path == req.path)?;
     let Some(t) = state.tokens.resolve(token.trim()) else {
         return Some(Err(CommonError::InvalidClientTokenId));
     };
-    Some(Ok(sigv4::ParsedAuth {
+    let auth = sigv4::ParsedAuth {
         credential: sigv4::Credential {
             access_key_id: t.access_key_id,
             date: now.format("%Y%m%d").to_string(),
             region: t.region,
-            service: "logs".to_owned(),
+            service: route.service.to_owned(),
         },
         signed_headers: Vec::new(),
         signature: String::new(),
@@ -379,9 +409,11 @@ fn bearer_auth(
         security_token: None,
         presigned: false,
         expires_seconds: None,
-    }))
+    };
+    Some(Ok((auth, route)))
 }
 
+/// Resolves the access key and checks token, clock, body size and signature.
 fn authenticate(
     state: &AppState,
     req: &WireRequest<'_>,
@@ -529,5 +561,31 @@ fn virtual_host_path(def: &ServiceDef, req: &WireRequest<'_>) -> Option<String> 
     match req.path {
         "" | "/" => Some(format!("/{bucket}")),
         path => Some(format!("/{bucket}{path}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TOKEN_ROUTES;
+
+    /// Every token route names a raw `POST` route of its service, so a token is never
+    /// good for a path its service does not serve.
+    #[test]
+    fn token_routes_are_their_services_push_routes() {
+        for r in TOKEN_ROUTES {
+            let def = match r.service {
+                "logs" => &sightline_logs::api::LOGS,
+                "monitoring" => &sightline_cloudwatch::api::MONITORING,
+                other => panic!("no service {other}"),
+            };
+            let op = def
+                .operation(r.operation)
+                .unwrap_or_else(|| panic!("{} has no {}", r.service, r.operation));
+            let route = op.http.as_ref().expect("a REST route");
+            assert_eq!(
+                (route.method, route.path, route.raw),
+                ("POST", r.path, true)
+            );
+        }
     }
 }

@@ -1,8 +1,10 @@
 //! Per-account ingest tokens: a bearer secret an agent can send instead of SigV4 when
-//! it only pushes logs (OTLP `POST /v1/logs`). A token acts as the principal that
-//! created it (through the access key it was created with), so IAM still decides what
-//! it may write, and it is good for that one operation only. Only a hash of the secret
-//! is stored.
+//! it only pushes telemetry: OTLP logs (`POST /v1/logs`), OTLP metrics
+//! (`POST /v1/metrics`) and Prometheus remote-write (`POST /api/v1/write`). A token
+//! acts as the principal that created it (through the access key it was created with),
+//! so IAM still decides what it may write, and on each of those paths it is good for
+//! that path's one operation only (the table is in the pipeline). Only a hash of the
+//! secret is stored.
 
 use base64::Engine;
 use parking_lot::RwLock;

@@ -202,7 +202,8 @@ pub async fn query(profile: Profile, a: QueryArgs) -> Result<()> {
 
 #[derive(clap::Subcommand)]
 pub enum TokenCommand {
-    /// Create a token (printed once) for OTLP agents: `Authorization: Bearer <token>`.
+    /// Create a token (printed once) for agents pushing OTLP logs or metrics or
+    /// Prometheus remote-write: `Authorization: Bearer <token>`.
     Create {
         #[arg(long, default_value = "")]
         description: String,

@@ -1,8 +1,10 @@
 //! CloudWatch (`monitoring`) over smithy-rpc-v2-cbor, awsJson1_0 and awsQuery: the
 //! operation table and the mapping between wire shapes and the engine. The service is
 //! query-compatible, so JSON and CBOR errors carry the Query code in
-//! `x-amzn-query-error` and every client sees the same codes.
+//! `x-amzn-query-error` and every client sees the same codes. Two restJson1 routes
+//! take metrics from other senders: Prometheus remote-write and OTLP/HTTP.
 
+mod inputs;
 mod shapes;
 
 use crate::alarms::{
@@ -69,10 +71,13 @@ fn arn_resource(_: &ResourceCtx<'_>, input: &Value) -> Vec<String> {
 pub static MONITORING: ServiceDef = ServiceDef {
     signing_name: "monitoring",
     endpoint_prefix: "monitoring",
+    // restJson1 for the push routes only (`POST /api/v1/write`, `POST /v1/metrics`):
+    // the RPC protocols are told apart by their headers and content types first.
     protocols: &[
         Protocol::RpcV2Cbor,
         Protocol::AwsJson1_0,
         Protocol::AwsQuery,
+        Protocol::RestJson1,
     ],
     xml_namespace: "http://monitoring.amazonaws.com/doc/2010-08-01/",
     target_prefix: Some("GraniteServiceVersion20100801"),
@@ -166,6 +171,15 @@ pub static MONITORING: ServiceDef = ServiceDef {
             true,
             arn_resource,
         ),
+        // Same permission as PutMetricData; the bodies are not audited.
+        op("RemoteWrite", "cloudwatch:PutMetricData", false)
+            .route("POST", "/api/v1/write")
+            .raw_request()
+            .audit_only(&[]),
+        op("ExportMetrics", "cloudwatch:PutMetricData", false)
+            .route("POST", "/v1/metrics")
+            .raw_request()
+            .audit_only(&[]),
     ],
 };
 
@@ -366,6 +380,8 @@ impl Service for CloudWatchService {
                 })
                 .await
             }
+            "RemoteWrite" => inputs::remote_write(cw, scope, input).await,
+            "ExportMetrics" => inputs::export_metrics(cw, scope, input).await,
             other => Err(MONITORING.undispatched(other)),
         }
     }

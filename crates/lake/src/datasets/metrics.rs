@@ -20,6 +20,10 @@ use std::sync::{Arc, LazyLock};
 
 pub const NAME: &str = "metric_samples";
 
+/// Rollups of `metric_samples` at 60, 300 and 3600 seconds, in the same columns:
+/// `sample_time` is the bucket start and `storage_resolution` the bucket width.
+pub const ROLLUPS: &str = "metric_rollups";
+
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     Arc::new(Schema::new(vec![
         Field::new(
@@ -151,6 +155,31 @@ impl Dataset for MetricSamples {
         cols.push(view(acct.finish()));
         cols.push(view(reg.finish()));
         RecordBatch::try_new(self.schema(), cols).map_err(arrow_err)
+    }
+}
+
+/// Rollups share the samples' schema and row form; only the name differs.
+pub struct MetricRollups;
+
+impl Dataset for MetricRollups {
+    fn name(&self) -> &'static str {
+        ROLLUPS
+    }
+
+    fn schema(&self) -> SchemaRef {
+        SCHEMA.clone()
+    }
+
+    fn time_column(&self) -> &'static str {
+        "sample_time"
+    }
+
+    fn document_time(&self, doc: &J) -> Result<i64> {
+        MetricSamples.document_time(doc)
+    }
+
+    fn to_batch(&self, account: &str, region: &str, rows: &[RowRef<'_>]) -> Result<RecordBatch> {
+        MetricSamples.to_batch(account, region, rows)
     }
 }
 

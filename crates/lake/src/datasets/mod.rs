@@ -13,5 +13,6 @@ pub fn all() -> Vec<Arc<dyn Dataset>> {
         Arc::new(audit::AuditEvents),
         Arc::new(logs::LogEvents),
         Arc::new(metrics::MetricSamples),
+        Arc::new(metrics::MetricRollups),
     ]
 }
