@@ -54,46 +54,45 @@ def series_bytes(labels: list, samples: list) -> bytes:
 
 
 def requests_for(start_ms: int) -> list:
-    """Remote-write bodies, each about PER_REQUEST samples, time-ordered per series."""
+    """Remote-write bodies of about PER_REQUEST samples, per shard: a shard's series go
+    in time order, as a Prometheus remote-write queue shards them."""
     r = random.Random(9)
-    per_series = max(1, PER_REQUEST // SERIES) if SERIES < PER_REQUEST else 1
-    bodies = []
-    t = 0
-    while t < SECONDS:
-        chunk = []
-        for s in range(SERIES):
-            labels = sorted([("__name__", f"bench_metric_{s % 50}"), ("instance", f"host-{s // 50}"),
-                             ("job", "bench")])
-            pts = [(round(r.gauss(100, 15), 1), start_ms + (t + i) * 1000)
-                   for i in range(min(per_series, SECONDS - t))]
-            chunk.append(field(1, series_bytes(labels, pts)))
-            if len(chunk) * per_series >= PER_REQUEST:
-                bodies.append(bytes(cramjam.snappy.compress_raw(b"".join(chunk))))
-                chunk = []
-        if chunk:
+    shards = []
+    for k in range(SENDERS):
+        mine = [s for s in range(SERIES) if s % SENDERS == k]
+        per_series = max(1, PER_REQUEST // max(1, len(mine)))
+        bodies = []
+        for t in range(0, SECONDS, per_series):
+            chunk = []
+            for s in mine:
+                labels = sorted([("__name__", f"bench_metric_{s % 50}"), ("instance", f"host-{s // 50}"),
+                                 ("job", "bench")])
+                pts = [(round(r.gauss(100, 15), 1), start_ms + (t + i) * 1000)
+                       for i in range(min(per_series, SECONDS - t))]
+                chunk.append(field(1, series_bytes(labels, pts)))
             bodies.append(bytes(cramjam.snappy.compress_raw(b"".join(chunk))))
-        t += per_series
-    return bodies
+        shards.append(bodies)
+    return shards
 
 
 HEADERS = {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
            "X-Prometheus-Remote-Write-Version": "0.1.0"}
 
 
-def send_all(url: str, bodies: list, sign=None) -> float:
-    def worker(part):
+def send_all(url: str, shards: list, sign=None) -> float:
+    """Sends each shard's bodies in order on its own connection, shards in parallel."""
+    def worker(bodies):
         s = requests.Session()
-        for b in part:
+        for b in bodies:
             h = dict(HEADERS)
             if sign:
                 h = sign(b, h)
             resp = s.post(url, data=b, headers=h)
             if resp.status_code >= 300:
                 raise SystemExit(f"{url}: {resp.status_code} {resp.text[:200]}")
-    parts = [bodies[i::SENDERS] for i in range(SENDERS)]
     t = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(SENDERS) as pool:
-        list(pool.map(worker, parts))
+    with concurrent.futures.ThreadPoolExecutor(len(shards)) as pool:
+        list(pool.map(worker, shards))
     return time.perf_counter() - t
 
 
@@ -110,7 +109,8 @@ def compare(base: Path, rows: list) -> None:
     start = (now // 3_600_000 - 2) * 3_600_000
     bodies = requests_for(start)
     total = SERIES * SECONDS
-    print(f"remote-write: {total:,} samples in {len(bodies)} requests of ~{PER_REQUEST}", flush=True)
+    print(f"remote-write: {total:,} samples in {sum(map(len, bodies))} requests of ~{PER_REQUEST}, "
+          f"{len(bodies)} shards", flush=True)
 
     prom_dir = base / "prometheus"
     prom_dir.mkdir()

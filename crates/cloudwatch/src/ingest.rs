@@ -82,7 +82,29 @@ pub fn check_namespace(ns: &str, param: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn check_dimensions(dims: &[Dimension], path: &str) -> Result<Vec<(String, String)>> {
+/// A member path (`MetricData.member.3`) written only when a message needs it: every
+/// datum of a request has one, and formatting them all would cost more than checking.
+pub struct Member<'a>(pub &'a str, pub usize);
+
+impl std::fmt::Display for Member<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.member.{}", self.0, self.1 + 1)
+    }
+}
+
+/// `path` followed by a member name, formatted on demand.
+pub struct Field<'a, P: std::fmt::Display>(pub &'a P, pub &'a str);
+
+impl<P: std::fmt::Display> std::fmt::Display for Field<'_, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+pub fn check_dimensions(
+    dims: &[Dimension],
+    path: &(impl std::fmt::Display + ?Sized),
+) -> Result<Vec<(String, String)>> {
     if dims.len() > MAX_DIMENSIONS {
         return Err(Error::InvalidParameterValue(format!(
             "The collection {path} must not have a size greater than {MAX_DIMENSIONS}."
@@ -90,7 +112,7 @@ pub fn check_dimensions(dims: &[Dimension], path: &str) -> Result<Vec<(String, S
     }
     let mut out: Vec<(String, String)> = Vec::with_capacity(dims.len());
     for (j, d) in dims.iter().enumerate() {
-        let p = format!("{path}.member.{}", j + 1);
+        let p = format_args!("{path}.member.{}", j + 1);
         if d.name.is_empty() || d.name.len() > 255 {
             return Err(Error::InvalidParameterValue(format!(
                 "The parameter {p}.Name must be between 1 and 255 characters long."
@@ -113,7 +135,7 @@ pub fn check_dimensions(dims: &[Dimension], path: &str) -> Result<Vec<(String, S
     Ok(out)
 }
 
-pub fn check_unit(unit: &str, param: &str) -> Result<()> {
+pub fn check_unit(unit: &str, param: &(impl std::fmt::Display + ?Sized)) -> Result<()> {
     if UNITS.contains(&unit) {
         Ok(())
     } else {
@@ -155,7 +177,7 @@ pub fn prepare(namespace: &str, data: &[MetricDatumIn], now_ms: i64) -> Result<P
     let mut metrics: Vec<(SeriesKey, std::ops::Range<usize>)> = Vec::with_capacity(data.len());
     let mut bytes = 0;
     for (i, d) in data.iter().enumerate() {
-        let p = format!("MetricData.member.{}", i + 1);
+        let p = Member("MetricData", i);
         let name = d.metric_name.as_deref().ok_or_else(|| {
             Error::MissingParameter(format!("The parameter {p}.MetricName is required."))
         })?;
@@ -164,10 +186,10 @@ pub fn prepare(namespace: &str, data: &[MetricDatumIn], now_ms: i64) -> Result<P
                 "The parameter {p}.MetricName must be between 1 and 255 characters long."
             )));
         }
-        let dims = check_dimensions(&d.dimensions, &format!("{p}.Dimensions"))?;
+        let dims = check_dimensions(&d.dimensions, &Field(&p, "Dimensions"))?;
         let unit = match &d.unit {
             Some(u) => {
-                check_unit(u, &format!("{p}.Unit"))?;
+                check_unit(u, &Field(&p, "Unit"))?;
                 Some(
                     units
                         .entry(u.as_str())

@@ -241,8 +241,9 @@ impl CloudWatch {
             }
         }
         let (start, end) = check_range(&input.start_time, &input.end_time, input.period)?;
-        let first = align_start(start, input.period, now_ms() / 1000);
-        let wanted = (end - first + input.period - 1) / input.period;
+        // Counted over the range asked for: a day at one minute is 1,440 datapoints
+        // even when the start is then rounded down to its minute.
+        let wanted = (end - start + input.period - 1) / input.period;
         if wanted > MAX_DATAPOINTS {
             return Err(Error::InvalidParameterCombination(format!(
                 "You have requested up to {wanted} datapoints, which exceeds the limit of {MAX_DATAPOINTS}. You may reduce the datapoints requested by increasing Period, or decreasing the time range."

@@ -52,11 +52,41 @@ pub struct MetricSamples;
 pub fn dimensions_json(dimensions: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = dimensions.iter().collect();
     sorted.sort();
-    let map: serde_json::Map<String, J> = sorted
-        .into_iter()
-        .map(|(k, v)| (k.clone(), J::String(v.clone())))
-        .collect();
-    J::Object(map).to_string()
+    // Written directly (every datum has one): the same text serde_json gives the map.
+    let mut out = Vec::with_capacity(
+        2 + dimensions
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 6)
+            .sum::<usize>(),
+    );
+    out.push(b'{');
+    for (i, (k, v)) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, k);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, v);
+    }
+    out.push(b'}');
+    String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dimension_text_is_the_sorted_json_object() {
+        let dims = vec![
+            ("b".to_owned(), "x\"y".to_owned()),
+            ("a".to_owned(), "é\n".to_owned()),
+        ];
+        let expected = serde_json::json!({"a": "é\n", "b": "x\"y"}).to_string();
+        assert_eq!(dimensions_json(&dims), expected);
+        assert_eq!(dimensions_json(&[]), "{}");
+    }
 }
 
 /// The row of one single-value datapoint.
