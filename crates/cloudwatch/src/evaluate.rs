@@ -175,7 +175,8 @@ fn number(v: f64) -> String {
 /// A state change to apply: alarm name, new state, reason, reason data.
 type Change = (String, StateValue, String, Option<String>);
 
-/// One alarm's evaluation: the decision with the reason and reason data to record.
+/// One alarm's evaluation: the decision with the reason and reason data to record
+/// (empty when the decision changes nothing).
 pub struct Outcome {
     pub decision: Decision,
     pub reason: String,
@@ -259,6 +260,14 @@ impl CloudWatch {
             .collect();
         let treatment = Treatment::parse(a.treat_missing_data.as_deref());
         let decision = decide(&range, n as usize, m as usize, treatment);
+        // Reasons are written only for transitions: most evaluations change nothing.
+        if !matches!(decision, Decision::State(s) if s != a.state_value) {
+            return Ok(Outcome {
+                decision,
+                reason: String::new(),
+                reason_data: String::new(),
+            });
+        }
         let mut newest: Vec<(i64, f64)> = points;
         newest.sort_by_key(|p| std::cmp::Reverse(p.0));
         newest.truncate(n as usize);

@@ -117,18 +117,19 @@ pub fn put_alarms(
             serde_json::to_string(h)?,
         ));
     }
+    // Statements prepared once per transaction: a cycle may change thousands of alarms.
     meta.write(|t| {
+        let mut put = t.prepare_cached(
+            "INSERT OR REPLACE INTO cw_alarms (account, region, name, body, tags) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
         for (name, body, tags) in &bodies {
-            t.execute(
-                "INSERT OR REPLACE INTO cw_alarms (account, region, name, body, tags) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![account, region, name, body, tags],
-            )?;
+            put.execute(params![account, region, name, body, tags])?;
         }
+        let mut add = t.prepare_cached(
+            "INSERT INTO cw_alarm_history (account, region, name, time_ms, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
         for (name, time, body) in &items {
-            t.execute(
-                "INSERT INTO cw_alarm_history (account, region, name, time_ms, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![account, region, name, time, body],
-            )?;
+            add.execute(params![account, region, name, time, body])?;
         }
         Ok(())
     })?;
