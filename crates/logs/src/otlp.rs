@@ -19,6 +19,10 @@ use crate::{Error, Result};
 use prost::Message;
 use serde_json::{Map, Value as J, json};
 use sightline_core::Scope;
+pub use sightline_otlp::{
+    AnyValue, ArrayValue, Encoding, InstrumentationScope, KeyValue, KeyValueList, Resource,
+    any_value,
+};
 use std::collections::BTreeMap;
 
 #[derive(Clone, PartialEq, Message)]
@@ -50,25 +54,11 @@ pub struct ResourceLogs {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub struct Resource {
-    #[prost(message, repeated, tag = "1")]
-    pub attributes: Vec<KeyValue>,
-}
-
-#[derive(Clone, PartialEq, Message)]
 pub struct ScopeLogs {
     #[prost(message, optional, tag = "1")]
     pub scope: Option<InstrumentationScope>,
     #[prost(message, repeated, tag = "2")]
     pub log_records: Vec<LogRecord>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-pub struct InstrumentationScope {
-    #[prost(string, tag = "1")]
-    pub name: String,
-    #[prost(string, tag = "2")]
-    pub version: String,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -93,77 +83,13 @@ pub struct LogRecord {
     pub event_name: String,
 }
 
-#[derive(Clone, PartialEq, Message)]
-pub struct KeyValue {
-    #[prost(string, tag = "1")]
-    pub key: String,
-    #[prost(message, optional, tag = "2")]
-    pub value: Option<AnyValue>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-pub struct AnyValue {
-    #[prost(oneof = "any_value::Value", tags = "1, 2, 3, 4, 5, 6, 7")]
-    pub value: Option<any_value::Value>,
-}
-
-pub mod any_value {
-    #[derive(Clone, PartialEq, prost::Oneof)]
-    pub enum Value {
-        #[prost(string, tag = "1")]
-        StringValue(String),
-        #[prost(bool, tag = "2")]
-        BoolValue(bool),
-        #[prost(int64, tag = "3")]
-        IntValue(i64),
-        #[prost(double, tag = "4")]
-        DoubleValue(f64),
-        #[prost(message, tag = "5")]
-        ArrayValue(super::ArrayValue),
-        #[prost(message, tag = "6")]
-        KvlistValue(super::KeyValueList),
-        #[prost(bytes, tag = "7")]
-        BytesValue(Vec<u8>),
-    }
-}
-
-#[derive(Clone, PartialEq, Message)]
-pub struct ArrayValue {
-    #[prost(message, repeated, tag = "1")]
-    pub values: Vec<AnyValue>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-pub struct KeyValueList {
-    #[prost(message, repeated, tag = "1")]
-    pub values: Vec<KeyValue>,
-}
-
-/// The request's encoding, which the response repeats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    Protobuf,
-    Json,
-}
-
-impl Encoding {
-    pub fn of(content_type: &str) -> Result<Encoding> {
-        let ct = content_type.split(';').next().unwrap_or("").trim();
-        match ct {
-            "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
-            "application/json" => Ok(Encoding::Json),
-            other => Err(Error::InvalidParameter(format!(
-                "OTLP/HTTP takes application/x-protobuf or application/json, not '{other}'"
-            ))),
-        }
-    }
-
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Encoding::Protobuf => "application/x-protobuf",
-            Encoding::Json => "application/json",
-        }
-    }
+/// The encoding of a request's `Content-Type`.
+pub fn encoding_of(content_type: &str) -> Result<Encoding> {
+    Encoding::of(content_type).map_err(|ct| {
+        Error::InvalidParameter(format!(
+            "OTLP/HTTP takes application/x-protobuf or application/json, not '{ct}'"
+        ))
+    })
 }
 
 pub fn decode(encoding: Encoding, body: &[u8]) -> Result<ExportLogsServiceRequest> {

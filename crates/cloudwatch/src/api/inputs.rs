@@ -102,7 +102,7 @@ pub(super) async fn export_metrics(
     input: Value,
 ) -> Result<Value, ApiError> {
     let encoding =
-        otlp::Encoding::of(header(&input, "content-type").unwrap_or("")).map_err(refused)?;
+        otlp::encoding_of(header(&input, "content-type").unwrap_or("")).map_err(refused)?;
     let gzip = match header(&input, "content-encoding").map(str::trim) {
         None | Some("") | Some("identity") => false,
         Some(e) if e.eq_ignore_ascii_case("gzip") => true,

@@ -37,6 +37,9 @@
 
 use super::{Batch, Distribution, InputError, Observed, Point, dimension};
 use prost::Message;
+pub use sightline_otlp::{
+    AnyValue, ArrayValue, Encoding, KeyValue, KeyValueList, Resource, any_value,
+};
 use std::sync::Arc;
 
 /// The namespace of resources without `service.namespace` or `service.name`.
@@ -68,12 +71,6 @@ pub struct ResourceMetrics {
     pub resource: Option<Resource>,
     #[prost(message, repeated, tag = "2")]
     pub scope_metrics: Vec<ScopeMetrics>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-pub struct Resource {
-    #[prost(message, repeated, tag = "1")]
-    pub attributes: Vec<KeyValue>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -238,77 +235,13 @@ pub struct ValueAtQuantile {
     pub value: f64,
 }
 
-#[derive(Clone, PartialEq, Message)]
-pub struct KeyValue {
-    #[prost(string, tag = "1")]
-    pub key: String,
-    #[prost(message, optional, tag = "2")]
-    pub value: Option<AnyValue>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-pub struct AnyValue {
-    #[prost(oneof = "any_value::Value", tags = "1, 2, 3, 4, 5, 6, 7")]
-    pub value: Option<any_value::Value>,
-}
-
-pub mod any_value {
-    #[derive(Clone, PartialEq, prost::Oneof)]
-    pub enum Value {
-        #[prost(string, tag = "1")]
-        StringValue(String),
-        #[prost(bool, tag = "2")]
-        BoolValue(bool),
-        #[prost(int64, tag = "3")]
-        IntValue(i64),
-        #[prost(double, tag = "4")]
-        DoubleValue(f64),
-        #[prost(message, tag = "5")]
-        ArrayValue(super::ArrayValue),
-        #[prost(message, tag = "6")]
-        KvlistValue(super::KeyValueList),
-        #[prost(bytes, tag = "7")]
-        BytesValue(Vec<u8>),
-    }
-}
-
-#[derive(Clone, PartialEq, Message)]
-pub struct ArrayValue {
-    #[prost(message, repeated, tag = "1")]
-    pub values: Vec<AnyValue>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-pub struct KeyValueList {
-    #[prost(message, repeated, tag = "1")]
-    pub values: Vec<KeyValue>,
-}
-
-/// The request's encoding, which the response repeats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    Protobuf,
-    Json,
-}
-
-impl Encoding {
-    pub fn of(content_type: &str) -> Result<Encoding, InputError> {
-        let ct = content_type.split(';').next().unwrap_or("").trim();
-        match ct.to_ascii_lowercase().as_str() {
-            "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
-            "application/json" => Ok(Encoding::Json),
-            _ => Err(InputError::Unsupported(format!(
-                "OTLP/HTTP takes application/x-protobuf or application/json, not '{ct}'"
-            ))),
-        }
-    }
-
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Encoding::Protobuf => "application/x-protobuf",
-            Encoding::Json => "application/json",
-        }
-    }
+/// The encoding of a request's `Content-Type`.
+pub fn encoding_of(content_type: &str) -> Result<Encoding, InputError> {
+    Encoding::of(content_type).map_err(|ct| {
+        InputError::Unsupported(format!(
+            "OTLP/HTTP takes application/x-protobuf or application/json, not '{ct}'"
+        ))
+    })
 }
 
 pub fn decode(encoding: Encoding, body: &[u8]) -> Result<ExportMetricsServiceRequest, InputError> {

@@ -7,7 +7,7 @@ use sightline_wire::Value;
 /// OTLP/HTTP logs: the body (possibly gzipped) in the request's encoding, answered in
 /// the same encoding.
 pub(super) async fn export(l: &Logs, scope: &sightline_core::Scope, input: Value) -> Result<Value> {
-    use crate::otlp::{self, Encoding, Routing};
+    use crate::otlp::{self, Routing};
     use sightline_wire::ValueMap;
     let header = |name: &str| {
         input
@@ -16,7 +16,7 @@ pub(super) async fn export(l: &Logs, scope: &sightline_core::Scope, input: Value
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    let encoding = Encoding::of(&header("content-type").unwrap_or_default())?;
+    let encoding = otlp::encoding_of(&header("content-type").unwrap_or_default())?;
     let mut body = match input.get("Body") {
         Some(Value::Blob(b)) => b.clone(),
         _ => Vec::new(),
