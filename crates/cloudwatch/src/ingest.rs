@@ -172,7 +172,6 @@ pub fn prepare(namespace: &str, data: &[MetricDatumIn], now_ms: i64) -> Result<P
     }
     let ns: Arc<str> = namespace.into();
     let mut units: HashMap<&str, Arc<str>> = HashMap::new();
-    let mut keys: HashMap<SeriesKey, ()> = HashMap::new();
     let mut samples = Vec::with_capacity(data.len());
     let mut metrics: Vec<(SeriesKey, std::ops::Range<usize>)> = Vec::with_capacity(data.len());
     let mut bytes = 0;
@@ -356,7 +355,6 @@ pub fn prepare(namespace: &str, data: &[MetricDatumIn], now_ms: i64) -> Result<P
             resolution,
             sketch,
         });
-        keys.insert(key.clone(), ());
         metrics.push((key, start..samples.len()));
     }
     Ok(Prepared {
