@@ -256,20 +256,16 @@ fn carried_state(
     now: Timestamp,
 ) -> (StateValue, String, Option<String>, Timestamp, Timestamp) {
     match existing.map(|e| &e.alarm) {
-        Some(Alarm::Metric(a)) => (
-            a.state_value,
-            a.state_reason.clone(),
-            a.state_reason_data.clone(),
-            a.state_updated_timestamp,
-            a.state_transitioned_timestamp,
-        ),
-        Some(Alarm::Composite(a)) => (
-            a.state_value,
-            a.state_reason.clone(),
-            a.state_reason_data.clone(),
-            a.state_updated_timestamp,
-            a.state_transitioned_timestamp,
-        ),
+        Some(a) => {
+            let (reason, data) = a.reason();
+            (
+                a.state(),
+                reason.to_owned(),
+                data.map(str::to_owned),
+                a.state_updated(),
+                a.state_transitioned(),
+            )
+        }
         None => (
             StateValue::InsufficientData,
             INITIAL_REASON.to_owned(),

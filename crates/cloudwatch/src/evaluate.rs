@@ -543,18 +543,12 @@ impl CloudWatch {
                         .alarms()
                         .iter()
                         .filter_map(|r| m.get(alarm_name_of(r)))
-                        .max_by_key(|e| match &e.alarm {
-                            Alarm::Metric(a) => a.state_updated_timestamp,
-                            Alarm::Composite(a) => a.state_updated_timestamp,
-                        })
+                        .max_by_key(|e| e.alarm.state_updated())
                         .map(|e| {
                             (
                                 e.alarm.arn().to_owned(),
                                 e.alarm.state(),
-                                match &e.alarm {
-                                    Alarm::Metric(a) => a.state_updated_timestamp,
-                                    Alarm::Composite(a) => a.state_updated_timestamp,
-                                },
+                                e.alarm.state_updated(),
                             )
                         });
                     let (reason, data) = match trigger {
@@ -600,10 +594,7 @@ impl CloudWatch {
             region: scope.1.clone(),
         };
         let (old_reason, old_data) = before.reason();
-        let old_time = match before {
-            Alarm::Metric(a) => a.state_updated_timestamp,
-            Alarm::Composite(a) => a.state_updated_timestamp,
-        };
+        let old_time = before.state_updated();
         let mut state_obj = serde_json::json!({
             "value": state.as_str(),
             "reason": reason,

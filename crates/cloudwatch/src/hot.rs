@@ -62,29 +62,15 @@ impl Hot {
         let points = self.points(scope, key);
         let mut p = points.lock();
         for (t, resolution, agg) in samples {
-            match p.buckets.entry(bucket_of(t, resolution)) {
-                std::collections::btree_map::Entry::Vacant(v) => {
-                    v.insert(agg);
-                }
-                std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().merge(&agg),
-            }
+            Agg::merge_at(&mut p.buckets, bucket_of(t, resolution), agg);
         }
     }
 
     /// The stored buckets of a metric with start in `[from, to)` (epoch seconds).
     pub fn range(&self, scope: &ScopeKey, key: &SeriesKey, from: i64, to: i64) -> Vec<(i64, Agg)> {
-        let points = {
-            let map = self.series.read();
-            match map.get(scope).and_then(|m| m.get(key)) {
-                Some(p) => p.clone(),
-                None => return Vec::new(),
-            }
-        };
-        let p = points.lock();
-        p.buckets
-            .range(from..to.max(from))
-            .map(|(t, a)| (*t, a.clone()))
-            .collect()
+        let mut out = Vec::new();
+        self.for_each(scope, key, from, to, |t, a| out.push((t, a.clone())));
+        out
     }
 
     /// Calls `f` on every bucket of a metric in `[from, to)` without copying them.
@@ -131,14 +117,7 @@ impl Hot {
                 .collect();
             for t in old {
                 if let Some(agg) = p.buckets.remove(&t) {
-                    match p.buckets.entry(bucket_of(t, 60)) {
-                        std::collections::btree_map::Entry::Vacant(v) => {
-                            v.insert(agg);
-                        }
-                        std::collections::btree_map::Entry::Occupied(mut o) => {
-                            o.get_mut().merge(&agg)
-                        }
-                    }
+                    Agg::merge_at(&mut p.buckets, bucket_of(t, 60), agg);
                 }
             }
         }

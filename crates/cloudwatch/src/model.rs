@@ -101,6 +101,17 @@ impl Agg {
         }
     }
 
+    /// Adds `agg` to the aggregate at `key`, or places it there: how samples become
+    /// buckets, buckets periods, and seconds minutes.
+    pub fn merge_at<K: Ord>(map: &mut std::collections::BTreeMap<K, Agg>, key: K, agg: Agg) {
+        match map.entry(key) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(agg);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().merge(&agg),
+        }
+    }
+
     pub fn stat(&self, stat: &Statistic) -> Option<f64> {
         if self.count <= 0.0 {
             return None;
@@ -478,6 +489,20 @@ impl Alarm {
             *transitioned = now;
         }
         changed
+    }
+
+    pub fn state_updated(&self) -> Timestamp {
+        match self {
+            Alarm::Metric(a) => a.state_updated_timestamp,
+            Alarm::Composite(a) => a.state_updated_timestamp,
+        }
+    }
+
+    pub fn state_transitioned(&self) -> Timestamp {
+        match self {
+            Alarm::Metric(a) => a.state_transitioned_timestamp,
+            Alarm::Composite(a) => a.state_transitioned_timestamp,
+        }
     }
 
     pub fn reason(&self) -> (&str, Option<&str>) {

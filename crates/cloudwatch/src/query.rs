@@ -62,12 +62,7 @@ impl CloudWatch {
                 return;
             }
             let b = first + (t - first).div_euclid(period) * period;
-            match out.entry(b) {
-                std::collections::btree_map::Entry::Vacant(v) => {
-                    v.insert(a.clone());
-                }
-                std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().merge(a),
-            }
+            Agg::merge_at(&mut out, b, a.clone());
         };
         if first >= now_s - HOT_SECONDS {
             self.hot.for_each(scope, key, first, end_s, add);

@@ -18,7 +18,7 @@ use datafusion::arrow::datatypes::{Int32Type, TimestampMillisecondType};
 use serde::{Deserialize, Serialize};
 use sightline_core::Scope;
 use sightline_lake::datasets::metrics::{self as dataset, Sample};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
@@ -57,16 +57,11 @@ fn floor_hour(ms: i64) -> i64 {
 
 /// The rollup rows of one hour of raw samples.
 fn aggregate(rows: Vec<(SeriesKey, i64, i64, Agg)>) -> Vec<Sample> {
-    let mut by: HashMap<(SeriesKey, i64, i64), Agg> = HashMap::new();
+    let mut by: BTreeMap<(SeriesKey, i64, i64), Agg> = BTreeMap::new();
     for (key, t, _, agg) in rows {
         for (res, _) in RESOLUTIONS {
             let bucket = t - t.rem_euclid(res);
-            match by.entry((key.clone(), res, bucket)) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(agg.clone());
-                }
-                std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().merge(&agg),
-            }
+            Agg::merge_at(&mut by, (key.clone(), res, bucket), agg.clone());
         }
     }
     let mut out: Vec<Sample> = by

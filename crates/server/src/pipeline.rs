@@ -265,9 +265,8 @@ pub async fn handle(state: &Arc<AppState>, inc: Incoming<'_>) -> WireResponse {
                             caller.identity_arn
                         );
                         let mut denied = CommonError::AccessDenied(msg).to_api_error(protocol);
-                        // SNS answers a denial with its own code.
-                        if def.signing_name == "sns" {
-                            denied.code = "AuthorizationError".into();
+                        if let Some(code) = def.denied_code {
+                            denied.code = code.into();
                         }
                         return Err((protocol, denied));
                     }

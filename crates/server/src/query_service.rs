@@ -20,6 +20,7 @@ pub static QUERY: ServiceDef = ServiceDef {
     target_prefix: Some("Sightline_20261126"),
     query_compatible: false,
     global_region: None,
+    denied_code: None,
     operations: &[
         OperationDef::rpc("ExecuteQuery", "sightline:ExecuteQuery", true, any_resource),
         OperationDef::rpc(

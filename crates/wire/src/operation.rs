@@ -121,6 +121,9 @@ pub struct ServiceDef {
     pub query_compatible: bool,
     /// Services that sign only in us-east-1 (IAM, Organizations) report this region.
     pub global_region: Option<&'static str>,
+    /// The code of an authorization denial when the service has its own (SNS says
+    /// `AuthorizationError`); the protocol's AccessDenied form otherwise.
+    pub denied_code: Option<&'static str>,
     pub operations: &'static [OperationDef],
 }
 

@@ -17,6 +17,12 @@ pub const MAP_MARKER: &str = "$map";
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct WireMap<V>(pub Vec<(String, V)>);
 
+impl<V> From<std::collections::BTreeMap<String, V>> for WireMap<V> {
+    fn from(m: std::collections::BTreeMap<String, V>) -> Self {
+        WireMap(m.into_iter().collect())
+    }
+}
+
 impl<V: Serialize> Serialize for WireMap<V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         struct Inner<'a, V>(&'a [(String, V)]);

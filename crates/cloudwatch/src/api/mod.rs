@@ -83,6 +83,7 @@ pub static MONITORING: ServiceDef = ServiceDef {
     target_prefix: Some("GraniteServiceVersion20100801"),
     query_compatible: true,
     global_region: None,
+    denied_code: None,
     operations: &[
         op("PutMetricData", "cloudwatch:PutMetricData", false).audit_only(&["Namespace"]),
         op(

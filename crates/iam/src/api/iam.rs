@@ -51,6 +51,7 @@ pub static IAM: ServiceDef = ServiceDef {
     target_prefix: None,
     query_compatible: false,
     global_region: Some("us-east-1"),
+    denied_code: None,
     operations: &[
         OperationDef::rpc("CreateUser", "iam:CreateUser", false, user),
         OperationDef::rpc("GetUser", "iam:GetUser", true, user),

@@ -27,6 +27,7 @@ pub static ORGANIZATIONS: ServiceDef = ServiceDef {
     target_prefix: Some("AWSOrganizationsV20161128"),
     query_compatible: false,
     global_region: Some("us-east-1"),
+    denied_code: None,
     operations: &[
         OperationDef::rpc(
             "CreateAccount",

@@ -23,6 +23,7 @@ pub static STS: ServiceDef = ServiceDef {
     target_prefix: None,
     query_compatible: false,
     global_region: None,
+    denied_code: None,
     operations: &[
         OperationDef::rpc(
             "GetCallerIdentity",

@@ -27,6 +27,7 @@ pub static KMS: ServiceDef = ServiceDef {
     target_prefix: Some("TrentService"),
     query_compatible: false,
     global_region: None,
+    denied_code: None,
     operations: &[
         op("CreateKey", "kms:CreateKey", false),
         op("DescribeKey", "kms:DescribeKey", true),

@@ -31,6 +31,7 @@ pub static LOGS: ServiceDef = ServiceDef {
     target_prefix: Some("Logs_20140328"),
     query_compatible: false,
     global_region: None,
+    denied_code: None,
     operations: &[
         op("CreateLogGroup", "logs:CreateLogGroup", false),
         op("DeleteLogGroup", "logs:DeleteLogGroup", false),

@@ -75,6 +75,7 @@ pub static S3_DEF: ServiceDef = ServiceDef {
     target_prefix: None,
     query_compatible: false,
     global_region: None,
+    denied_code: None,
     operations: &[
         OperationDef::rpc("ListBuckets", "s3:ListAllMyBuckets", true, all)
             .route("GET", "/")

@@ -66,6 +66,7 @@ pub static SNS: ServiceDef = ServiceDef {
     target_prefix: None,
     query_compatible: false,
     global_region: None,
+    denied_code: Some("AuthorizationError"),
     operations: &[
         op("CreateTopic", "sns:CreateTopic", false, new_topic),
         op("DeleteTopic", "sns:DeleteTopic", false, topic),

@@ -5,7 +5,7 @@ use crate::message::AttributeInput;
 use crate::model::Tag;
 use crate::publish::MessageInput;
 use serde::{Deserialize, Serialize};
-use sightline_wire::Blob;
+use sightline_wire::{Blob, WireMap};
 use std::collections::BTreeMap;
 
 #[derive(Deserialize)]
@@ -194,32 +194,10 @@ pub struct ListTopicsOut {
 }
 
 #[derive(Serialize)]
-pub struct Entry {
-    pub key: String,
-    pub value: String,
-}
-
-/// A string map as Query writes it: `<entry><key/><value/></entry>` items.
-#[derive(Serialize)]
-pub struct Entries {
-    pub entry: Vec<Entry>,
-}
-
-impl From<BTreeMap<String, String>> for Entries {
-    fn from(m: BTreeMap<String, String>) -> Self {
-        Entries {
-            entry: m
-                .into_iter()
-                .map(|(key, value)| Entry { key, value })
-                .collect(),
-        }
-    }
-}
-
-#[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AttributesOut {
-    pub attributes: Entries,
+    /// A map: Query writes it as `<entry><key/><value/></entry>` items.
+    pub attributes: WireMap<String>,
 }
 
 #[derive(Serialize)]

@@ -23,6 +23,7 @@ pub static CLOUDTRAIL: ServiceDef = ServiceDef {
     target_prefix: Some("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"),
     query_compatible: false,
     global_region: None,
+    denied_code: None,
     operations: &[
         op("LookupEvents", "cloudtrail:LookupEvents", true),
         op("CreateTrail", "cloudtrail:CreateTrail", false),

@@ -64,14 +64,6 @@ pub fn write_members(m: &ValueMap, style: ListStyle, out: &mut String) {
 pub fn write_element(name: &str, v: &Value, style: ListStyle, out: &mut String) {
     match v {
         Value::List(items) => match style {
-            // A Query map is written as `<Name><entry><key>…</key><value>…</value></entry>…`:
-            // shapes serialize such a map as `{"entry": [{"key", "value"}, …]}`, and a list
-            // named `entry` is never a structure's own member, so its items stand flattened.
-            ListStyle::Wrapped(_) if name == "entry" => {
-                for it in items {
-                    write_element(name, it, style, out);
-                }
-            }
             ListStyle::Wrapped(item) => {
                 out.push('<');
                 out.push_str(name);

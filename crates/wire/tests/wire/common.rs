@@ -178,6 +178,7 @@ pub static IAM: ServiceDef = ServiceDef {
     target_prefix: None,
     query_compatible: false,
     global_region: Some("us-east-1"),
+    denied_code: None,
     operations: &[
         op("ListUsers", "iam:ListUsers"),
         op("CreateUser", "iam:CreateUser"),
@@ -195,6 +196,7 @@ pub static EC2: ServiceDef = ServiceDef {
     target_prefix: None,
     query_compatible: false,
     global_region: None,
+    denied_code: None,
     operations: &[op("DescribeInstances", "ec2:DescribeInstances")],
 };
 
@@ -207,6 +209,7 @@ pub static LOGS: ServiceDef = ServiceDef {
     target_prefix: Some("Logs_20140328"),
     query_compatible: false,
     global_region: None,
+    denied_code: None,
     operations: &[
         op("CreateLogGroup", "logs:CreateLogGroup"),
         op("DescribeLogGroups", "logs:DescribeLogGroups"),
@@ -222,6 +225,7 @@ pub static SQS: ServiceDef = ServiceDef {
     target_prefix: Some("AmazonSQS"),
     query_compatible: true,
     global_region: None,
+    denied_code: None,
     operations: &[op("SendMessage", "sqs:SendMessage")],
 };
 
@@ -238,6 +242,7 @@ pub static MONITORING: ServiceDef = ServiceDef {
     target_prefix: Some("GraniteServiceVersion20100801"),
     query_compatible: true,
     global_region: None,
+    denied_code: None,
     operations: &[
         op("GetMetricData", "cloudwatch:GetMetricData"),
         op("PutMetricData", "cloudwatch:PutMetricData"),
@@ -255,6 +260,7 @@ pub static S3: ServiceDef = ServiceDef {
     target_prefix: None,
     query_compatible: false,
     global_region: None,
+    denied_code: None,
     operations: &[
         op("ListBuckets", "s3:ListAllMyBuckets").route("GET", "/"),
         op("PutObject", "s3:PutObject").route("PUT", "/{Bucket}/{Key+}"),
@@ -273,6 +279,7 @@ pub static LAMBDA: ServiceDef = ServiceDef {
     target_prefix: None,
     query_compatible: false,
     global_region: None,
+    denied_code: None,
     operations: &[
         op("ListFunctions", "lambda:ListFunctions").route("GET", "/2015-03-31/functions/"),
         op("GetFunction", "lambda:GetFunction")

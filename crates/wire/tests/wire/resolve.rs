@@ -520,6 +520,7 @@ fn query_discriminators_and_raw_requests() {
         target_prefix: None,
         query_compatible: false,
         global_region: None,
+        denied_code: None,
         operations: &[
             OperationDef::rpc("ListObjects", "s3:ListBucket", true, any_resource)
                 .route("GET", "/{Bucket}")
