@@ -184,7 +184,7 @@ def test_ddl_dml_and_statements_are_refused(server, tmp_path, sql):
     assert not out.exists()
     tables = query(server, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
     # Exactly the lake's datasets: the refused statement created nothing.
-    assert sorted(t["table_name"] for t in tables) == ["audit_events", "log_events", "metric_rollups", "metric_samples"]
+    assert sorted(t["table_name"] for t in tables) == ["archived_events", "audit_events", "log_events", "metric_rollups", "metric_samples"]
     after = query(server, "SELECT count(*) AS n FROM audit_events")[0]["n"]
     assert after >= before + 2  # the rows are all still there, plus the new calls
 

@@ -25,6 +25,13 @@ pub struct Event {
 #[async_trait]
 pub trait EventPublisher: Send + Sync {
     async fn publish(&self, scope: &Scope, event: Event) -> Result<()>;
+
+    /// Puts an event on a named bus (a log subscription filter's destination) on behalf
+    /// of `scope`'s account: the bus must exist, and one in another account must allow
+    /// that account by its policy. Durable when this returns.
+    async fn publish_to(&self, _scope: &Scope, bus_arn: &str, _event: Event) -> Result<()> {
+        Err(crate::Error::NotFound(bus_arn.to_owned()))
+    }
 }
 
 /// Publisher used before an event bus is wired in.

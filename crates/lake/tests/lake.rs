@@ -444,3 +444,80 @@ async fn dictionary_counts_match_the_generic_aggregation() {
         .unwrap();
     assert!(other.json_rows().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn archived_events_come_as_documents_or_encoded_rows_and_survive_reopen() {
+    use sightline_lake::datasets::archived::{ArchivedEvent, NAME};
+    let dir = tempfile::tempdir().unwrap();
+    let scope = Scope::new(A, "eu-west-1");
+    let t = 1_764_150_000_000i64;
+    let event = r#"{"id":"e2","source":"app","detail":{"quote":"\"x\""}}"#;
+    {
+        let lake = open_local(dir.path()).await;
+        let doc = json!({"archive": "arn:a", "event_id": "e1", "event": "{\"id\":\"e1\"}"});
+        lake.append(NAME, &scope, vec![Row { time_ms: t, doc }])
+            .await
+            .unwrap();
+        lake.flush().await.unwrap();
+        let encoded = [
+            ArchivedEvent {
+                time_ms: t + 1,
+                archive: "arn:a",
+                event_id: "e2",
+                event,
+            },
+            ArchivedEvent {
+                time_ms: t + 3_600_000,
+                archive: "arn:b",
+                event_id: "e3",
+                event: "{}",
+            },
+        ];
+        lake.append_encoded(NAME, &scope, &encoded, 256)
+            .await
+            .unwrap();
+        lake.close();
+    }
+    let lake = open_local(dir.path()).await;
+    let rows = lake
+        .sql(
+            A,
+            "SELECT archive, event_id, event, account_id, region, \
+             CAST(event_time AS BIGINT) AS t FROM archived_events ORDER BY event_time, event_id",
+        )
+        .await
+        .unwrap()
+        .json_rows()
+        .unwrap();
+    let got: Vec<(String, String, i64)> = rows
+        .iter()
+        .map(|r| {
+            assert_eq!(
+                (r["account_id"].as_str(), r["region"].as_str()),
+                (Some(A), Some("eu-west-1"))
+            );
+            (
+                r["archive"].as_str().unwrap().to_owned(),
+                r["event_id"].as_str().unwrap().to_owned(),
+                r["t"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("arn:a".into(), "e1".into(), t),
+            ("arn:a".into(), "e2".into(), t + 1),
+            ("arn:b".into(), "e3".into(), t + 3_600_000),
+        ]
+    );
+    assert_eq!(rows[1]["event"], event);
+    assert!(
+        lake.sql(B, "SELECT * FROM archived_events")
+            .await
+            .unwrap()
+            .json_rows()
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -61,6 +61,8 @@ pub struct Logs {
     /// oldest, so an event still being written is never passed over.
     pub(crate) inflight: parking_lot::Mutex<BTreeMap<i64, usize>>,
     pub(crate) http: reqwest::Client,
+    /// The event bus subscription filters with bus destinations deliver to, once wired.
+    pub(crate) bus: std::sync::OnceLock<Arc<dyn sightline_core::EventPublisher>>,
     pub(crate) keys: Arc<dyn KeyService>,
     pub(crate) queries: parking_lot::Mutex<crate::queries::Registry>,
     /// Plaintext data keys the service has opened, by (group id, key id).
@@ -189,7 +191,13 @@ impl Logs {
                 .build()
                 .map_err(|e| Error::InvalidParameter(format!("http client: {e}")))?,
             deleted: parking_lot::Mutex::new(HashMap::new()),
+            bus: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Gives subscription filters with event bus destinations the bus to deliver to.
+    pub fn set_event_bus(&self, bus: Arc<dyn sightline_core::EventPublisher>) {
+        let _ = self.bus.set(bus);
     }
 
     /// Reserves `n` consecutive sequence numbers; returns the first.

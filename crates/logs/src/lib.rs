@@ -15,6 +15,7 @@ pub mod otlp;
 pub mod queries;
 pub mod read;
 pub mod retention;
+pub mod sink;
 pub mod store;
 pub mod subscriptions;
 pub mod syslog;

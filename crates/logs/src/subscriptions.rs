@@ -10,7 +10,9 @@
 //!
 //! Destinations: an `http://` or `https://` URL (Sightline's stand-in for a Firehose
 //! HTTP endpoint: the payload is POSTed with `Content-Encoding: gzip`), or an event bus
-//! ARN (`arn:aws:events:…:event-bus/NAME`), kept until the event bus exists.
+//! ARN (`arn:aws:events:…:event-bus/NAME`): each message becomes one event from
+//! `aws.logs`, detail-type `CloudWatch Logs Subscription Filter`, with the payload
+//! (not gzipped) as `detail` and the log group's ARN as its resource.
 
 use crate::engine::{Logs, ScopeKey, key};
 use crate::model::SubscriptionFilter;
@@ -27,6 +29,8 @@ use std::sync::Arc;
 const ROUND: usize = 10_000;
 /// Message bytes per delivered message, at most.
 const MAX_MESSAGE_BYTES: usize = 1_000_000;
+/// Message bytes per event put on a bus, whose entries are limited to 256 KiB.
+const MAX_EVENT_BYTES: usize = 200_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
@@ -62,18 +66,29 @@ fn payload(
     filters: &[&str],
     events: &[serde_json::Value],
 ) -> Result<Vec<u8>> {
-    let doc = serde_json::json!({
+    let doc = document(kind, owner, group, stream, filters, events);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(doc.to_string().as_bytes())
+        .and_then(|_| gz.finish())
+        .map_err(|e| Error::Delivery(format!("gzip: {e}")))
+}
+
+fn document(
+    kind: &str,
+    owner: &str,
+    group: &str,
+    stream: &str,
+    filters: &[&str],
+    events: &[serde_json::Value],
+) -> serde_json::Value {
+    serde_json::json!({
         "messageType": kind,
         "owner": owner,
         "logGroup": group,
         "logStream": stream,
         "subscriptionFilters": filters,
         "logEvents": events,
-    });
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(doc.to_string().as_bytes())
-        .and_then(|_| gz.finish())
-        .map_err(|e| Error::Delivery(format!("gzip: {e}")))
+    })
 }
 
 /// A group's filters due for delivery, taken from the registry for one round.
@@ -130,10 +145,12 @@ impl Logs {
                     .subscription_filters
                     .values()
                     .filter(|(f, _)| {
-                        matches!(
-                            Destination::parse(&f.destination_arn),
-                            Ok(Destination::Http(_))
-                        ) && f.cursor < g.last_seq
+                        let deliverable = match Destination::parse(&f.destination_arn) {
+                            Ok(Destination::Http(_)) => true,
+                            Ok(Destination::EventBus(_)) => self.bus.get().is_some(),
+                            Err(_) => false,
+                        };
+                        deliverable && f.cursor < g.last_seq
                     })
                     .cloned()
                     .collect();
@@ -177,8 +194,12 @@ impl Logs {
         };
         let mut delivered = 0;
         for (f, pattern) in &due.filters {
-            let Ok(Destination::Http(url)) = Destination::parse(&f.destination_arn) else {
+            let Ok(destination) = Destination::parse(&f.destination_arn) else {
                 continue;
+            };
+            let limit = match destination {
+                Destination::Http(_) => MAX_MESSAGE_BYTES,
+                Destination::EventBus(_) => MAX_EVENT_BYTES,
             };
             let mut by_stream: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
             for e in events.iter().filter(|e| e.seq > f.cursor) {
@@ -188,7 +209,7 @@ impl Logs {
             }
             let mut ok = true;
             'streams: for (stream, evs) in &by_stream {
-                for chunk in chunks(evs) {
+                for chunk in chunks(evs, limit) {
                     let items: Vec<serde_json::Value> = chunk
                         .iter()
                         .map(|e| {
@@ -199,15 +220,31 @@ impl Logs {
                             })
                         })
                         .collect();
-                    let body = payload(
-                        "DATA_MESSAGE",
-                        &scope.account_id,
-                        &due.group,
-                        stream,
-                        &[f.name.as_str()],
-                        &items,
-                    )?;
-                    if let Err(e) = self.post(&url, body).await {
+                    let sent = match &destination {
+                        Destination::Http(url) => {
+                            let body = payload(
+                                "DATA_MESSAGE",
+                                &scope.account_id,
+                                &due.group,
+                                stream,
+                                &[f.name.as_str()],
+                                &items,
+                            )?;
+                            self.post(url, body).await
+                        }
+                        Destination::EventBus(bus) => {
+                            let detail = document(
+                                "DATA_MESSAGE",
+                                &scope.account_id,
+                                &due.group,
+                                stream,
+                                &[f.name.as_str()],
+                                &items,
+                            );
+                            self.put_on_bus(&scope, bus, &due.group, detail).await
+                        }
+                    };
+                    if let Err(e) = sent {
                         tracing::warn!(group = %due.group, filter = %f.name, error = %e, "subscription delivery failed, will retry");
                         ok = false;
                         break 'streams;
@@ -283,13 +320,45 @@ impl Logs {
     }
 }
 
-/// Splits a stream's events into messages of bounded size.
-fn chunks<'a>(events: &'a [&'a Event]) -> Vec<&'a [&'a Event]> {
+impl Logs {
+    async fn put_on_bus(
+        &self,
+        scope: &Scope,
+        bus: &str,
+        group: &str,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let Some(publisher) = self.bus.get() else {
+            return Err(Error::Delivery("no event bus".into()));
+        };
+        let event = sightline_core::Event {
+            version: "0".into(),
+            id: uuid::Uuid::new_v4().to_string(),
+            detail_type: "CloudWatch Logs Subscription Filter".into(),
+            source: "aws.logs".into(),
+            account: scope.account_id.clone(),
+            time: chrono::Utc::now(),
+            region: scope.region.clone(),
+            resources: vec![format!(
+                "arn:aws:logs:{}:{}:log-group:{group}",
+                scope.region, scope.account_id
+            )],
+            detail,
+        };
+        publisher
+            .publish_to(scope, bus, event)
+            .await
+            .map_err(|e| Error::Delivery(e.to_string()))
+    }
+}
+
+/// Splits a stream's events into messages of at most `limit` message bytes.
+fn chunks<'a>(events: &'a [&'a Event], limit: usize) -> Vec<&'a [&'a Event]> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut size = 0;
     for (i, e) in events.iter().enumerate() {
-        if i > start && size + e.message.len() > MAX_MESSAGE_BYTES {
+        if i > start && size + e.message.len() > limit {
             out.push(&events[start..i]);
             start = i;
             size = 0;

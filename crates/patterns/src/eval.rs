@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::parse::{Cond, Excl, Field, Node, Range, Scalar};
+use crate::value::Val;
 
 type Object = Map<String, Value>;
 
@@ -51,11 +52,10 @@ fn collect_objects<'a>(items: &'a [Value], out: &mut Vec<&'a Object>) {
 }
 
 /// The scalars at a leaf path: arrays are flattened and objects contribute nothing.
-fn collect_scalars<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
+fn collect_scalars<'a>(value: &'a Value, out: &mut Vec<Val<'a>>) {
     match value {
         Value::Array(items) => items.iter().for_each(|v| collect_scalars(v, out)),
-        Value::Object(_) => {}
-        scalar => out.push(scalar),
+        other => out.extend(Val::of(other)),
     }
 }
 
@@ -64,23 +64,34 @@ fn leaf_matches(conds: &[Cond], value: Option<&Value>) -> bool {
     if let Some(v) = value {
         collect_scalars(v, &mut scalars);
     }
+    leaf_matches_any(conds, scalars.len(), scalars.iter())
+}
+
+/// Whether a leaf's alternatives accept the `count` scalars found at its path: `exists`
+/// looks only at whether there are any, every other condition needs one scalar it
+/// accepts.
+pub(crate) fn leaf_matches_any<'v, 'a: 'v>(
+    conds: &[Cond],
+    count: usize,
+    scalars: impl Iterator<Item = &'v Val<'a>> + Clone,
+) -> bool {
     conds.iter().any(|cond| match cond {
-        Cond::Exists(want) => *want != scalars.is_empty(),
-        _ => scalars.iter().any(|v| cond_matches(cond, v)),
+        Cond::Exists(want) => *want != (count == 0),
+        _ => scalars.clone().any(|v| cond_matches(cond, v)),
     })
 }
 
-pub(crate) fn scalar_eq(pattern: &Scalar, value: &Value) -> bool {
+fn scalar_eq(pattern: &Scalar, value: &Val) -> bool {
     match (pattern, value) {
-        (Scalar::Str(a), Value::String(b)) => a == b,
-        (Scalar::Num(a), Value::Number(b)) => b.as_f64() == Some(*a),
-        (Scalar::Bool(a), Value::Bool(b)) => a == b,
-        (Scalar::Null, Value::Null) => true,
+        (Scalar::Str(a), Val::Str(b)) => a == b,
+        (Scalar::Num(a), Val::Num(b)) => a == b,
+        (Scalar::Bool(a), Val::Bool(b)) => a == b,
+        (Scalar::Null, Val::Null) => true,
         _ => false,
     }
 }
 
-fn in_range(range: &Range, n: f64) -> bool {
+pub(crate) fn in_range(range: &Range, n: f64) -> bool {
     let lo_ok = match range.lo {
         Some((b, true)) => n >= b,
         Some((b, false)) => n > b,
@@ -94,15 +105,15 @@ fn in_range(range: &Range, n: f64) -> bool {
     lo_ok && hi_ok
 }
 
-fn cond_matches(cond: &Cond, value: &Value) -> bool {
-    if let Cond::Exact(s) = cond {
-        return scalar_eq(s, value);
-    }
-    if let Cond::Numeric(range) = cond {
-        return value.as_f64().is_some_and(|n| in_range(range, n));
-    }
-    if let Cond::AnythingBut(Excl::Values(values)) = cond {
-        return !values.iter().any(|s| scalar_eq(s, value));
+/// Whether one scalar satisfies one condition (`exists` is decided per leaf, not here).
+pub(crate) fn cond_matches(cond: &Cond, value: &Val) -> bool {
+    match (cond, value) {
+        (Cond::Exact(s), _) => return scalar_eq(s, value),
+        (Cond::Numeric(range), Val::Num(n)) => return in_range(range, *n),
+        (Cond::AnythingBut(Excl::Values(values)), _) => {
+            return !values.iter().any(|s| scalar_eq(s, value));
+        }
+        _ => {}
     }
     let Some(s) = value.as_str() else {
         return false;

@@ -1,7 +1,9 @@
 //! The Amazon EventBridge event pattern language: parsing (with the validation that
-//! backs `InvalidEventPatternException`), matching one pattern against an event, and a
-//! [`Matcher`] that holds many compiled patterns and indexes them so that matching an
-//! event does not scan every pattern.
+//! backs `InvalidEventPatternException`, including EventBridge's limits: 4096 characters
+//! of pattern text, at most 1000 combinations of `$or` alternatives, numeric operands
+//! within ±5.0e9 to 15 significant digits and six decimal places), matching one pattern
+//! against an event, and a [`Matcher`] that compiles many patterns into one automaton so
+//! that matching an event costs about the same with 100,000 patterns as with ten.
 //!
 //! Semantics, as implemented here:
 //! - A pattern is a JSON object; every field must match (AND), and the values in a leaf
@@ -18,10 +20,12 @@ mod eval;
 mod matcher;
 mod ops;
 mod parse;
+mod value;
 
 use thiserror::Error;
 
 pub use matcher::Matcher;
+pub use parse::{MAX_OR_COMBINATIONS, MAX_PATTERN_CHARS};
 
 /// Why a pattern was rejected. The message names the problem and, for validation errors,
 /// the JSON path in the pattern, so that it can be returned verbatim to API callers.
@@ -40,6 +44,12 @@ pub enum Error {
     },
 }
 
+/// Why an event given as JSON text could not be matched: it is not JSON. The message
+/// says what was expected and where.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("event is not valid JSON: {0}")]
+pub struct EventError(pub String);
+
 /// Crate-wide result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -51,13 +61,15 @@ pub struct Pattern {
 
 /// Parses and validates an event pattern given as JSON text.
 pub fn parse(pattern_json: &str) -> Result<Pattern> {
+    parse::check_length(pattern_json)?;
     let value: serde_json::Value =
         serde_json::from_str(pattern_json).map_err(|e| Error::Json(e.to_string()))?;
     parse_value(&value)
 }
 
 /// Parses and validates an event pattern that is already a JSON value, so callers that
-/// hold a decoded request body need not re-serialize it.
+/// hold a decoded request body need not re-serialize it. The length limit applies to
+/// pattern text, which a value no longer has, so only [`parse`] enforces it.
 pub fn parse_value(pattern: &serde_json::Value) -> Result<Pattern> {
     Ok(Pattern {
         root: parse::root(pattern)?,

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 /// A `*` glob, stored as the literal pieces between stars.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Wildcard {
     /// Literal pieces; there is a star between each consecutive pair.
     parts: Vec<String>,
@@ -40,6 +40,12 @@ impl Wildcard {
         Ok(Self { parts })
     }
 
+    /// The literal text before the first star (all of it when there is no star), which
+    /// every matching string starts with; the compiled matcher indexes wildcards by it.
+    pub(crate) fn head(&self) -> &str {
+        self.parts.first().map_or("", String::as_str)
+    }
+
     pub(crate) fn matches(&self, s: &str) -> bool {
         let (first, rest) = match self.parts.split_first() {
             Some(split) => split,
@@ -72,7 +78,7 @@ fn push(parts: &mut [String], c: char) {
 }
 
 /// An IPv4 or IPv6 network, kept as the masked address widened to 128 bits.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cidr {
     v6: bool,
     network: u128,
@@ -102,13 +108,7 @@ impl Cidr {
         if len > width {
             return None;
         }
-        let full = if width == 32 {
-            u128::from(u32::MAX)
-        } else {
-            u128::MAX
-        };
-        let host = if len == width { 0 } else { full >> len };
-        let mask = full & !host;
+        let mask = prefix_mask(v6, len);
         Some(Self {
             v6,
             network: bits & mask,
@@ -117,10 +117,25 @@ impl Cidr {
     }
 
     pub(crate) fn contains(&self, s: &str) -> bool {
-        let Ok(ip) = s.parse::<IpAddr>() else {
-            return false;
-        };
-        let (v6, bits, _) = widen(ip);
-        v6 == self.v6 && bits & self.mask == self.network
+        address(s).is_some_and(|(v6, bits)| v6 == self.v6 && bits & self.mask == self.network)
     }
+
+    /// The block as (IPv6?, prefix length, network bits), the key the compiled matcher
+    /// files it under.
+    pub(crate) fn key(&self) -> (bool, u32, u128) {
+        (self.v6, self.mask.count_ones(), self.network)
+    }
+}
+
+/// An event string read as an IP address, widened as blocks are, or `None` if it is not
+/// one.
+pub(crate) fn address(s: &str) -> Option<(bool, u128)> {
+    let (v6, bits, _) = widen(s.parse::<IpAddr>().ok()?);
+    Some((v6, bits))
+}
+
+/// The mask of a `len`-bit prefix of an address of the given family, widened.
+pub(crate) fn prefix_mask(v6: bool, len: u32) -> u128 {
+    let full = if v6 { u128::MAX } else { u128::from(u32::MAX) };
+    full & !full.checked_shr(len).unwrap_or(0)
 }

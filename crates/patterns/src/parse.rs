@@ -23,7 +23,7 @@ pub(crate) enum Field {
 }
 
 /// A JSON scalar as it appears in patterns and events.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Scalar {
     Str(String),
     Num(f64),
@@ -33,7 +33,7 @@ pub(crate) enum Scalar {
 
 /// One alternative of a leaf. Case-insensitive operands are stored lowercased so that
 /// matching lowercases only the event side.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Cond {
     Exact(Scalar),
     Prefix(String),
@@ -49,7 +49,7 @@ pub(crate) enum Cond {
 }
 
 /// What `anything-but` excludes; only string values can match the string-operator forms.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Excl {
     Values(Vec<Scalar>),
     Prefix(String),
@@ -59,10 +59,95 @@ pub(crate) enum Excl {
 }
 
 /// A numeric interval; each bound is `(value, inclusive)`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Range {
     pub lo: Option<(f64, bool)>,
     pub hi: Option<(f64, bool)>,
+}
+
+/// The longest pattern text PutRule accepts (`EventPattern`, in characters).
+pub const MAX_PATTERN_CHARS: usize = 4096;
+
+/// The most combinations `$or` may multiply a pattern into: EventBridge refuses
+/// patterns beyond it, and it bounds what one pattern can cost the compiled matcher.
+pub const MAX_OR_COMBINATIONS: usize = 1000;
+
+/// Numeric matching is defined only within ±5.0e9, to 15 significant digits and six
+/// decimal places; EventBridge refuses operands outside that rather than compare them
+/// at a precision it does not promise.
+const NUMERIC_LIMIT: f64 = 5.0e9;
+const NUMERIC_DIGITS: usize = 15;
+const NUMERIC_DECIMALS: i64 = 6;
+
+/// Refuses pattern text over the length limit before it is decoded, so an oversized
+/// pattern costs no parsing.
+pub(crate) fn check_length(text: &str) -> Result<()> {
+    // Counting chars stops early: only the first MAX + 1 are looked at.
+    let chars = text.chars().take(MAX_PATTERN_CHARS + 1).count();
+    if chars > MAX_PATTERN_CHARS {
+        return Err(invalid(
+            "$",
+            format!("event pattern is longer than {MAX_PATTERN_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A numeric operand within the range and precision numeric matching supports.
+fn numeric_bound(n: &serde_json::Number, path: &str) -> Result<f64> {
+    let value = n
+        .as_f64()
+        .filter(|v| v.abs() <= NUMERIC_LIMIT)
+        .ok_or_else(|| {
+            invalid(
+                path,
+                format!("numeric value {n} is outside the range -5.0e9 to 5.0e9"),
+            )
+        })?;
+    // The shortest text that reads back as this f64 says how many digits it really has.
+    let (digits, decimals) = precision(&value.to_string());
+    if decimals > NUMERIC_DECIMALS {
+        return Err(invalid(
+            path,
+            format!(
+                "numeric value {n} has more than {NUMERIC_DECIMALS} digits after the decimal point"
+            ),
+        ));
+    }
+    if digits > NUMERIC_DIGITS {
+        return Err(invalid(
+            path,
+            format!("numeric value {n} has more than {NUMERIC_DIGITS} significant digits"),
+        ));
+    }
+    Ok(value)
+}
+
+/// Significant digits and digits after the decimal point of a decimal numeral such as
+/// `-12.50`, `1e-7` or `3.018e2`.
+fn precision(text: &str) -> (usize, i64) {
+    let (mantissa, exp) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let mantissa = mantissa.trim_start_matches(['-', '+']);
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let frac = frac.trim_end_matches('0');
+    let all: String = format!("{int}{frac}");
+    let significant = all.trim_start_matches('0').trim_end_matches('0').len();
+    let decimals = (i64::try_from(frac.len()).unwrap_or(i64::MAX) - exp).max(0);
+    (significant, decimals)
+}
+
+impl Range {
+    /// The one number an inclusive `[n, n]` range holds (what `["=", n]` parses to),
+    /// which matches exactly as the plain value `n` does.
+    pub(crate) fn point(&self) -> Option<f64> {
+        match (self.lo, self.hi) {
+            (Some((a, true)), Some((b, true))) if a == b => Some(a),
+            _ => None,
+        }
+    }
 }
 
 fn invalid(path: &str, reason: impl Into<String>) -> Error {
@@ -81,10 +166,37 @@ fn index(path: &str, i: usize) -> String {
 }
 
 pub(crate) fn root(value: &Value) -> Result<Node> {
-    match value {
-        Value::Object(map) => node(map, "$"),
-        _ => Err(invalid("$", "event pattern must be a JSON object")),
+    let root = match value {
+        Value::Object(map) => node(map, "$")?,
+        _ => return Err(invalid("$", "event pattern must be a JSON object")),
+    };
+    if combinations(&root) > MAX_OR_COMBINATIONS {
+        return Err(invalid(
+            "$",
+            format!(
+                "event pattern has more than {MAX_OR_COMBINATIONS} combinations of $or alternatives"
+            ),
+        ));
     }
+    Ok(root)
+}
+
+/// How many alternatives `node` multiplies out into: each `$or` group contributes the
+/// sum of its alternatives', and groups and nested objects multiply.
+fn combinations(node: &Node) -> usize {
+    let nested = node
+        .fields
+        .iter()
+        .fold(1usize, |acc, (_, field)| match field {
+            Field::Object(sub) => acc.saturating_mul(combinations(sub)),
+            Field::Leaf(_) => acc,
+        });
+    node.ors.iter().fold(nested, |acc, group| {
+        let sum = group
+            .iter()
+            .fold(0usize, |s, alt| s.saturating_add(combinations(alt)));
+        acc.saturating_mul(sum)
+    })
 }
 
 fn node(map: &Map<String, Value>, path: &str) -> Result<Node> {
@@ -113,6 +225,9 @@ fn node(map: &Map<String, Value>, path: &str) -> Result<Node> {
         };
         out.fields.push((key.clone(), field));
     }
+    // Compiled patterns live as long as their rules; growth slack would be kept too.
+    out.fields.shrink_to_fit();
+    out.ors.shrink_to_fit();
     Ok(out)
 }
 
@@ -320,12 +435,16 @@ fn numeric(operand: &Value, path: &str) -> Result<Range> {
         let op = pair[0]
             .as_str()
             .ok_or_else(|| invalid(&at, "numeric operator must be a string"))?;
-        let num = pair[1].as_f64().ok_or_else(|| {
-            invalid(
-                &index(path, i * 2 + 1),
-                format!("numeric operator {op:?} must be followed by a number"),
-            )
-        })?;
+        let at_num = index(path, i * 2 + 1);
+        let num = match &pair[1] {
+            Value::Number(n) => numeric_bound(n, &at_num)?,
+            _ => {
+                return Err(invalid(
+                    &at_num,
+                    format!("numeric operator {op:?} must be followed by a number"),
+                ));
+            }
+        };
         let (slot, bound) = match op {
             ">" => (&mut range.lo, (num, false)),
             ">=" => (&mut range.lo, (num, true)),

@@ -1,12 +1,13 @@
 //! The single integration test binary. It walks the data-driven cases in
-//! `tests/data/*.json` (one file per topic, so expected behaviour reads as a table) and
-//! runs a property test comparing the compiled matcher with the naive reference matcher
-//! in `reference/mod.rs`.
+//! `tests/data/*.json` (one file per topic, so expected behaviour reads as a table), runs
+//! a property test comparing compiled patterns with the naive reference matcher in
+//! `reference/mod.rs`, and the compiled `Matcher`'s own properties in `matcher/mod.rs`.
 //!
 //! A data file is `{"cases": [...]}`. A case holds a `pattern` (a JSON value, or a JSON
 //! string taken as raw pattern text) and either `event` with `matches`, or `error`: a
 //! substring the validation message must contain.
 
+mod matcher;
 mod reference;
 
 use std::fs;

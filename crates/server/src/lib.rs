@@ -6,7 +6,9 @@ pub mod files;
 pub mod keys;
 pub mod pipeline;
 pub mod query_service;
+pub mod queues;
 pub mod record;
+pub mod service_events;
 pub mod state;
 mod tls;
 pub mod tokens;
@@ -44,8 +46,12 @@ pub enum Error {
     Logs(#[from] sightline_logs::Error),
     #[error("sns: {0}")]
     Sns(#[from] sightline_sns::Error),
+    #[error("sqs: {0}")]
+    Sqs(#[from] sightline_sqs::Error),
     #[error("cloudwatch: {0}")]
     CloudWatch(#[from] sightline_cloudwatch::Error),
+    #[error("events: {0}")]
+    Events(#[from] sightline_events::Error),
     #[error("tls: {0}")]
     Tls(String),
     #[error("configuration: {0}")]
@@ -87,6 +93,8 @@ pub struct Config {
     /// The URL endpoints reach this server at (SNS SubscribeURL, SigningCertURL);
     /// the listening address when unset.
     pub public_url: Option<String>,
+    /// Commands EventBridge remediation targets may run.
+    pub remediation: Vec<sightline_events::RemediationCommand>,
 }
 
 impl Default for Config {
@@ -109,6 +117,7 @@ impl Default for Config {
             syslog: Vec::new(),
             smtp_url: None,
             public_url: None,
+            remediation: Vec::new(),
         }
     }
 }
@@ -185,6 +194,17 @@ pub async fn start(config: Config) -> Result<Running> {
         &master_path,
     )?);
     let kms = Arc::new(sightline_kms::Kms::open(meta.clone(), master)?);
+    // The event bus comes first: the calls every other service answers are published on
+    // it (through the audit sink), and CloudWatch publishes alarm changes to it.
+    let events = sightline_events::Events::open(
+        meta.clone(),
+        lake.clone(),
+        sealer.clone(),
+        sightline_events::Options {
+            remediation: config.remediation.clone(),
+            ..sightline_events::Options::default()
+        },
+    )?;
     services.push(Arc::new(sightline_kms::api::KmsService {
         kms: kms.clone(),
     }));
@@ -266,10 +286,26 @@ pub async fn start(config: Config) -> Result<Running> {
         ),
     )?;
     services.push(Arc::new(sightline_sns::api::SnsService::new(sns.clone())));
+    // SQS, and the sink through which services send to its queues as their service
+    // principal (SNS `sqs` subscriptions; `queue_sink` is for other senders too).
+    let sqs = sightline_sqs::Sqs::open(
+        meta.clone(),
+        sightline_sqs::Config::new(
+            config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| endpoint.clone()),
+        ),
+    )?;
+    services.push(Arc::new(sightline_sqs::api::SqsService::new(sqs.clone())));
+    let queue_sink: Arc<dyn sightline_core::QueueSink> = sqs.clone();
+    sns.set_queue_sender(Arc::new(queues::SnsQueues {
+        sink: queue_sink.clone(),
+    }));
     let cloudwatch = sightline_cloudwatch::CloudWatch::open(
         meta.clone(),
         lake.clone(),
-        Arc::new(sightline_core::events::NoopPublisher),
+        events.clone(),
         sns.clone(),
         sightline_cloudwatch::Options::default(),
     )
@@ -288,6 +324,21 @@ pub async fn start(config: Config) -> Result<Running> {
     services.push(Arc::new(sightline_logs::api::LogsService {
         logs: logs.clone(),
     }));
+    events.set_sinks(sightline_events::Sinks {
+        queues: queue_sink.clone(),
+        topics: sns.clone(),
+        logs: logs.clone(),
+        metrics: cloudwatch.clone(),
+        audit: audit.clone(),
+    });
+    logs.set_event_bus(events.clone());
+    services.push(Arc::new(sightline_events::api::EventsService {
+        events: events.clone(),
+    }));
+    let audit: Arc<dyn sightline_core::AuditSink> = Arc::new(service_events::EventingSink {
+        inner: audit,
+        publisher: events.clone(),
+    });
     let mut state = AppState::new(
         services,
         identity,
@@ -305,6 +356,8 @@ pub async fn start(config: Config) -> Result<Running> {
     let logs_task = logs.spawn(shutdown_rx.clone());
     let cloudwatch_task = cloudwatch.spawn(shutdown_rx.clone());
     let sns_task = sns.spawn(shutdown_rx.clone());
+    let sqs_task = sqs.spawn(shutdown_rx.clone());
+    let events_task = events.spawn(shutdown_rx.clone());
     let mut syslog_tasks = Vec::new();
     for input in config.syslog.iter().cloned() {
         syslog_tasks.push(
@@ -386,6 +439,8 @@ pub async fn start(config: Config) -> Result<Running> {
         let _ = logs_task.await;
         let _ = cloudwatch_task.await;
         let _ = sns_task.await;
+        let _ = sqs_task.await;
+        let _ = events_task.await;
         lake.close();
         tracing::info!("server stopped");
         Ok(())

@@ -157,6 +157,31 @@ struct ServerArgs {
     /// SigningCertURL); the listening address when unset.
     #[arg(long, env = "SIGHTLINE_PUBLIC_URL")]
     public_url: Option<String>,
+    /// A command EventBridge remediation targets may run (repeatable): `NAME=PROGRAM
+    /// [ARG...]`; a rule targets it as `arn:aws:sightline:REGION:ACCOUNT:remediation/NAME`
+    /// and the program gets the event on standard input.
+    #[arg(long = "remediation-command", value_parser = parse_remediation)]
+    remediation_command: Vec<(String, Vec<String>)>,
+    /// How long a remediation command may run before it is killed and retried.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    remediation_timeout: std::time::Duration,
+}
+
+/// `NAME=PROGRAM [ARG...]`.
+fn parse_remediation(s: &str) -> Result<(String, Vec<String>), String> {
+    let (name, command) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not NAME=PROGRAM [ARG...]"))?;
+    let words: Vec<String> = command.split_whitespace().map(str::to_owned).collect();
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        || words.is_empty()
+    {
+        return Err(format!("{s:?} is not NAME=PROGRAM [ARG...]"));
+    }
+    Ok((name.to_owned(), words))
 }
 
 fn parse_syslog(s: &str) -> Result<sightline_logs::syslog::SyslogInput, String> {
@@ -258,6 +283,19 @@ fn main() -> anyhow::Result<()> {
                     syslog: a.syslog,
                     smtp_url: a.smtp_url,
                     public_url: a.public_url,
+                    remediation: a
+                        .remediation_command
+                        .into_iter()
+                        .map(|(name, mut words)| {
+                            let program = std::path::PathBuf::from(words.remove(0));
+                            sightline_events::RemediationCommand {
+                                name,
+                                program,
+                                args: words,
+                                timeout: a.remediation_timeout,
+                            }
+                        })
+                        .collect(),
                 })
                 .await?;
                 let stop = running.shutdown_handle();

@@ -18,5 +18,5 @@ pub use operation::{HttpRoute, OperationDef, ResourceCtx, ServiceDef, any_resour
 pub use protocol::{EncodeCtx, Protocol, WireRequest, WireResponse};
 pub use ser::to_value;
 pub use service::{CallContext, Permission, ResourcePolicy, ResourcePolicyKind, Service, typed};
-pub use timestamp::{Blob, Timestamp, WireMap};
+pub use timestamp::{Blob, FlatList, FlatMap, Timestamp, WireMap};
 pub use value::{Value, ValueMap};

@@ -463,9 +463,25 @@ pub fn encode_error(
     if protocol == Protocol::RestXml {
         headers.push(("x-amz-request-id".into(), request_id.to_owned()));
     }
+    // A service whose JSON error type differs from its Query code (SQS's
+    // `QueueDoesNotExist` is `AWS.SimpleQueueService.NonExistentQueue`) sets the
+    // `x-amzn-query-error` header itself; Query bodies carry that code.
+    let query_code = err
+        .headers
+        .iter()
+        .find(|(k, _)| k == QUERY_ERROR)
+        .and_then(|(_, v)| v.split(';').next())
+        .filter(|c| !c.is_empty());
+    let query = matches!(protocol, Protocol::AwsQuery | Protocol::Ec2Query);
     for (k, v) in &err.headers {
-        headers.push((Cow::Owned(k.clone()), v.clone()));
+        if !(query && k == QUERY_ERROR) {
+            headers.push((Cow::Owned(k.clone()), v.clone()));
+        }
     }
+    let code = match query_code {
+        Some(c) if query => c,
+        _ => err.code.as_str(),
+    };
     let (content_type, body) = match protocol {
         Protocol::AwsJson1_0 | Protocol::AwsJson1_1 | Protocol::RestJson1 => {
             headers.push(("x-amzn-errortype".into(), err.code.clone()));
@@ -490,11 +506,11 @@ pub fn encode_error(
         }
         Protocol::AwsQuery => (
             "text/xml",
-            query::encode_error(ns, request_id, &err.code, &err.message, err.sender_fault),
+            query::encode_error(ns, request_id, code, &err.message, err.sender_fault),
         ),
         Protocol::Ec2Query => (
             "text/xml;charset=UTF-8",
-            query::encode_ec2_error(request_id, &err.code, &err.message),
+            query::encode_ec2_error(request_id, code, &err.message),
         ),
         Protocol::RestXml => {
             let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
@@ -515,19 +531,24 @@ pub fn encode_error(
     }
 }
 
-/// Services that once spoke Query let query-compatible clients recover the Query code.
+/// The header carrying the Query code of a query-compatible service's error.
+const QUERY_ERROR: &str = "x-amzn-query-error";
+
+/// Services that once spoke Query let query-compatible clients recover the Query code
+/// (the error's own code unless the service set the header itself).
 fn push_query_error(
     headers: &mut Vec<(Cow<'static, str>, String)>,
     service: Option<&ServiceDef>,
     err: &ApiError,
 ) {
-    if service.is_some_and(|s| s.query_compatible) {
+    let set = err.headers.iter().any(|(k, _)| k == QUERY_ERROR);
+    if !set && service.is_some_and(|s| s.query_compatible) {
         let fault = if err.sender_fault {
             "Sender"
         } else {
             "Receiver"
         };
-        headers.push(("x-amzn-query-error".into(), format!("{};{fault}", err.code)));
+        headers.push((QUERY_ERROR.into(), format!("{};{fault}", err.code)));
     }
 }
 

@@ -40,6 +40,87 @@ impl<V: Serialize> Serialize for WireMap<V> {
     }
 }
 
+/// The member a [`Value::Map`](crate::Value) carries when it stands for a list that
+/// Query XML writes flattened; its value is the element name of each item, and the
+/// items are the `items` member. Every other encoder writes the items as a plain list.
+pub const LIST_MARKER: &str = "$list";
+
+/// An output map Query XML writes flattened, as SQS's shapes say: one
+/// `<Entry><Key/><Value/></Entry>` per item straight inside the parent, with the element
+/// names the shape gives, instead of WireMap's `<Member><entry><key/><value/>…`. It is
+/// the same map marker as [`WireMap`], carrying the names as its value
+/// (`"Attribute Name Value"`); every other encoder writes a plain map, and leaves an
+/// empty one out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlatMap<V> {
+    /// Element names of an entry, its key and its value.
+    pub names: (&'static str, &'static str, &'static str),
+    pub entries: Vec<(String, V)>,
+}
+
+impl<V> FlatMap<V> {
+    pub fn new(names: (&'static str, &'static str, &'static str)) -> Self {
+        FlatMap {
+            names,
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<V: Serialize> Serialize for FlatMap<V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (entry, key, value) = self.names;
+        let mut m = s.serialize_map(Some(self.entries.len() + 1))?;
+        m.serialize_entry(MAP_MARKER, &format!("{entry} {key} {value}"))?;
+        for (k, v) in &self.entries {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// An output list Query XML writes flattened (each item an `<item>` element straight
+/// inside the parent, SQS's `<QueueUrl>` repeated); a plain list elsewhere, left out
+/// when empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlatList<T> {
+    pub item: &'static str,
+    pub items: Vec<T>,
+}
+
+impl<T: Serialize> Serialize for FlatList<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry(LIST_MARKER, self.item)?;
+        m.serialize_entry("items", &self.items)?;
+        m.end()
+    }
+}
+
+/// An empty [`FlatList`] or [`FlatMap`]: JSON and CBOR leave the member out, as SQS's
+/// JSON protocol does (`{}` for a receive of nothing), while Query XML still writes the
+/// result element around it, which Query clients look for.
+pub(crate) fn is_empty_flat(v: &crate::Value) -> bool {
+    match v {
+        crate::Value::Map(m) => match flat_items(m) {
+            Some(items) => items.is_empty(),
+            None => matches!(m.get(MAP_MARKER), Some(crate::Value::String(_))) && m.len() == 1,
+        },
+        _ => false,
+    }
+}
+
+/// The items of a map standing for a flattened list ([`FlatList`]), if it is one.
+pub(crate) fn flat_items(m: &crate::ValueMap) -> Option<&[crate::Value]> {
+    m.get(LIST_MARKER)?;
+    match m.get("items") {
+        Some(crate::Value::List(items)) => Some(items),
+        _ => Some(&[]),
+    }
+}
+
 /// A point in time in a request or response shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub DateTime<Utc>);

@@ -61,12 +61,15 @@ impl Value {
             Value::List(l) => J::Array(l.iter().map(Value::to_audit_json).collect()),
             // `$` members are transport (raw request headers, response status and
             // headers, raw bodies), not parameters.
-            Value::Map(m) => J::Object(
-                m.iter()
-                    .filter(|(k, _)| !k.starts_with('$'))
-                    .map(|(k, v)| (lower_first(k), v.to_audit_json()))
-                    .collect(),
-            ),
+            Value::Map(m) => match crate::timestamp::flat_items(m) {
+                Some(items) => J::Array(items.iter().map(Value::to_audit_json).collect()),
+                None => J::Object(
+                    m.iter()
+                        .filter(|(k, _)| !k.starts_with('$'))
+                        .map(|(k, v)| (lower_first(k), v.to_audit_json()))
+                        .collect(),
+                ),
+            },
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The datasets the lake knows.
 
+pub mod archived;
 pub mod audit;
 pub mod logs;
 pub mod metrics;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 /// Every dataset, by name.
 pub fn all() -> Vec<Arc<dyn Dataset>> {
     vec![
+        Arc::new(archived::ArchivedEvents),
         Arc::new(audit::AuditEvents),
         Arc::new(logs::LogEvents),
         Arc::new(metrics::MetricSamples),

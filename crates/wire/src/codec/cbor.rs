@@ -63,12 +63,18 @@ fn to_cbor(v: &Value) -> C {
         Value::Blob(b) => C::Bytes(b.clone()),
         Value::Timestamp(t) => C::Tag(1, Box::new(C::Float(epoch_f64(t)))),
         Value::List(l) => C::Array(l.iter().map(to_cbor).collect()),
-        Value::Map(m) => C::Map(
-            m.iter()
-                .filter(|(k, _)| k.as_str() != crate::timestamp::MAP_MARKER)
-                .map(|(k, v)| (C::Text(k.clone()), to_cbor(v)))
-                .collect(),
-        ),
+        Value::Map(m) => match crate::timestamp::flat_items(m) {
+            Some(items) => C::Array(items.iter().map(to_cbor).collect()),
+            None => C::Map(
+                m.iter()
+                    .filter(|(k, v)| {
+                        k.as_str() != crate::timestamp::MAP_MARKER
+                            && !crate::timestamp::is_empty_flat(v)
+                    })
+                    .map(|(k, v)| (C::Text(k.clone()), to_cbor(v)))
+                    .collect(),
+            ),
+        },
     }
 }
 

@@ -95,12 +95,18 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::Blob(b) => J::String(base64::engine::general_purpose::STANDARD.encode(b)),
         Value::Timestamp(t) => float_json(epoch_f64(t)),
         Value::List(l) => J::Array(l.iter().map(to_json).collect()),
-        Value::Map(m) => J::Object(
-            m.iter()
-                .filter(|(k, _)| k.as_str() != crate::timestamp::MAP_MARKER)
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
+        Value::Map(m) => match crate::timestamp::flat_items(m) {
+            Some(items) => J::Array(items.iter().map(to_json).collect()),
+            None => J::Object(
+                m.iter()
+                    .filter(|(k, v)| {
+                        k.as_str() != crate::timestamp::MAP_MARKER
+                            && !crate::timestamp::is_empty_flat(v)
+                    })
+                    .map(|(k, v)| (k.clone(), to_json(v)))
+                    .collect(),
+            ),
+        },
     }
 }
 

@@ -81,6 +81,36 @@ pub fn write_element(name: &str, v: &Value, style: ListStyle, out: &mut String) 
                 }
             }
         },
+        // A flattened list (`FlatList`): each item its own element, no wrapper.
+        Value::Map(m) if let Some(items) = crate::timestamp::flat_items(m) => {
+            let item = m
+                .get(crate::timestamp::LIST_MARKER)
+                .and_then(Value::as_str)
+                .unwrap_or(name);
+            for it in items {
+                write_element(item, it, style, out);
+            }
+        }
+        Value::Map(m) if let Some(Value::String(names)) = m.get(crate::timestamp::MAP_MARKER) => {
+            // A flattened map (`FlatMap`): the entry, key and value element names.
+            let mut parts = names.split(' ');
+            let entry = parts.next().unwrap_or("entry");
+            let key = parts.next().unwrap_or("key");
+            let value = parts.next().unwrap_or("value");
+            for (k, v) in m.iter() {
+                if k.as_str() == crate::timestamp::MAP_MARKER {
+                    continue;
+                }
+                out.push('<');
+                out.push_str(entry);
+                out.push('>');
+                write_element(key, &Value::String(k.clone()), style, out);
+                write_element(value, v, style, out);
+                out.push_str("</");
+                out.push_str(entry);
+                out.push('>');
+            }
+        }
         Value::Map(m) if m.get(crate::timestamp::MAP_MARKER).is_some() => {
             out.push('<');
             out.push_str(name);

@@ -2,7 +2,7 @@
 //! exact wire output of each protocol (insta snapshots in `tests/snapshots/`).
 
 use crate::common::{
-    EC2, IAM, LAMBDA, LOGS, MONITORING, S3, list, map, render, response_headers, s,
+    EC2, IAM, LAMBDA, LOGS, MONITORING, S3, SQS, list, map, render, response_headers, s,
 };
 use crate::{snap, snap_debug};
 use chrono::{TimeZone, Utc};
@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use sightline_wire::codec::{cbor, json, query, xml};
 use sightline_wire::protocol::encode_output;
 use sightline_wire::{
-    Blob, EncodeCtx, Protocol, ServiceDef, Timestamp, Value, from_value, to_value,
+    Blob, EncodeCtx, FlatList, FlatMap, Protocol, ServiceDef, Timestamp, Value, from_value,
+    to_value,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -668,6 +669,89 @@ fn aws_query_nested_output() {
     )]);
     let resp = encode_output(Protocol::AwsQuery, &ctx(&IAM, "GetUser"), &out);
     snap!("query_get_user", render(&resp));
+}
+
+/// SQS's flattened output shapes: repeated elements straight in the result in Query,
+/// plain lists and maps in JSON and in audit records.
+#[test]
+fn flattened_lists_and_maps() {
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Message {
+        body: String,
+        attributes: FlatMap<String>,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Out {
+        messages: FlatList<Message>,
+        queue_urls: FlatList<String>,
+    }
+    let mut attributes = FlatMap::new(("Attribute", "Name", "Value"));
+    attributes.entries.push(("SenderId".into(), "AIDA".into()));
+    attributes
+        .entries
+        .push(("SentTimestamp".into(), "1".into()));
+    let out = to_value(&Out {
+        messages: FlatList {
+            item: "Message",
+            items: vec![Message {
+                body: "a & b".into(),
+                attributes,
+            }],
+        },
+        queue_urls: FlatList {
+            item: "QueueUrl",
+            items: vec!["u1".into(), "u2".into()],
+        },
+    })
+    .unwrap();
+    let xml = encode_output(Protocol::AwsQuery, &ctx(&SQS, "ReceiveMessage"), &out);
+    assert_eq!(
+        String::from_utf8(xml.body).unwrap(),
+        "<ReceiveMessageResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\">\
+         <ReceiveMessageResult><Message><Body>a &amp; b</Body>\
+         <Attribute><Name>SenderId</Name><Value>AIDA</Value></Attribute>\
+         <Attribute><Name>SentTimestamp</Name><Value>1</Value></Attribute></Message>\
+         <QueueUrl>u1</QueueUrl><QueueUrl>u2</QueueUrl></ReceiveMessageResult>\
+         <ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ResponseMetadata>\
+         </ReceiveMessageResponse>"
+    );
+    let expected = serde_json::json!({
+        "Messages": [{"Body": "a & b", "Attributes": {"SenderId": "AIDA", "SentTimestamp": "1"}}],
+        "QueueUrls": ["u1", "u2"],
+    });
+    let body = encode_output(Protocol::AwsJson1_0, &ctx(&SQS, "ReceiveMessage"), &out).body;
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+        expected
+    );
+    let audit = out.to_audit_json();
+    assert_eq!(audit["queueUrls"], serde_json::json!(["u1", "u2"]));
+    // Empty, they are left out of JSON (as SQS answers a receive of nothing: `{}`), but
+    // Query still writes the result element its clients look for.
+    let empty = to_value(&Out {
+        messages: FlatList {
+            item: "Message",
+            items: vec![],
+        },
+        queue_urls: FlatList {
+            item: "QueueUrl",
+            items: vec![],
+        },
+    })
+    .unwrap();
+    let body = encode_output(Protocol::AwsJson1_0, &ctx(&SQS, "ReceiveMessage"), &empty).body;
+    assert_eq!(body, b"{}");
+    let xml = encode_output(Protocol::AwsQuery, &ctx(&SQS, "ReceiveMessage"), &empty).body;
+    assert!(
+        String::from_utf8(xml)
+            .unwrap()
+            .contains("<ReceiveMessageResult></ReceiveMessageResult>")
+    );
+    let cbor_body = cbor::encode(&out);
+    let back = cbor::decode(&cbor_body).unwrap();
+    assert_eq!(back.get("QueueUrls"), Some(&list(vec![s("u1"), s("u2")])));
 }
 
 #[test]

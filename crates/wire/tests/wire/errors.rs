@@ -74,6 +74,43 @@ fn query_compatible_json_error() {
 }
 
 #[test]
+fn a_service_may_name_its_query_code_itself() {
+    // SQS's JSON error type and its Query code differ.
+    let err = ApiError::bad_request("QueueDoesNotExist", "The specified queue does not exist.")
+        .with_header(
+            "x-amzn-query-error",
+            "AWS.SimpleQueueService.NonExistentQueue;Sender",
+        );
+    let resp = encode_error(Protocol::AwsJson1_0, Some(&SQS), RID, &err);
+    let headers = response_headers(&resp);
+    let query: Vec<_> = headers
+        .iter()
+        .filter(|(k, _)| *k == "x-amzn-query-error")
+        .collect();
+    assert_eq!(
+        query,
+        [&(
+            "x-amzn-query-error",
+            "AWS.SimpleQueueService.NonExistentQueue;Sender".to_owned()
+        )]
+    );
+    let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(body["__type"], "QueueDoesNotExist");
+    // Query clients read the Query code in the body, and get no header.
+    let resp = encode_error(Protocol::AwsQuery, Some(&SQS), RID, &err);
+    let text = String::from_utf8(resp.body.clone()).unwrap();
+    assert!(
+        text.contains("<Code>AWS.SimpleQueueService.NonExistentQueue</Code>"),
+        "{text}"
+    );
+    assert!(
+        response_headers(&resp)
+            .iter()
+            .all(|(k, _)| *k != "x-amzn-query-error")
+    );
+}
+
+#[test]
 fn cbor_error_body() {
     let err = CommonError::MalformedInput("Invalid CBOR".into()).to_api_error(Protocol::RpcV2Cbor);
     let resp = encode_error(Protocol::RpcV2Cbor, Some(&MONITORING), RID, &err);
