@@ -681,3 +681,20 @@ def test_a_log_subscription_filter_delivers_matching_events_to_a_bus(server, rec
     detail = got["detail"]
     assert detail["messageType"] == "DATA_MESSAGE" and detail["subscriptionFilters"] == ["errors"]
     assert [e["message"] for e in detail["logEvents"]] == ["ERROR disk full"]
+
+
+def test_read_only_calls_reach_only_rules_that_ask_for_all_management_events(server, receiver):
+    events, iam = server.client("events"), server.client("iam")
+    pattern = json.dumps({"source": ["aws.iam"], "detail": {"eventName": ["ListRoles"]}})
+    every = unique("all-calls")
+    events.put_rule(Name=every, EventPattern=pattern, State="ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+    events.put_targets(Rule=every, Targets=[{"Id": "d", "Arn": api_destination(events, receiver.url + "/all")}])
+    writes = unique("writes-only")
+    events.put_rule(Name=writes, EventPattern=pattern)
+    events.put_targets(Rule=writes, Targets=[{"Id": "d", "Arn": api_destination(events, receiver.url + "/writes")}])
+    iam.list_roles()
+    call = json.loads(retry_until(lambda: requests_to(receiver, "/all"), timeout=10)[0]["body"])
+    assert call["detail"]["eventName"] == "ListRoles" and call["detail"]["readOnly"] is True
+    time.sleep(1)
+    assert not [r for r in receiver.received if r["path"].startswith("/writes")]
+    events.put_rule(Name=every, EventPattern=pattern, State="DISABLED")

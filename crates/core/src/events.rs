@@ -32,6 +32,13 @@ pub trait EventPublisher: Send + Sync {
     async fn publish_to(&self, _scope: &Scope, bus_arn: &str, _event: Event) -> Result<()> {
         Err(crate::Error::NotFound(bus_arn.to_owned()))
     }
+
+    /// Whether read-only API calls are wanted on the bus (some rule's state is
+    /// `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`); otherwise callers need not
+    /// build events for them.
+    fn wants_read_only_calls(&self) -> bool {
+        false
+    }
 }
 
 /// Publisher used before an event bus is wired in.

@@ -84,6 +84,8 @@ pub(crate) struct State {
     /// Per source bus ARN, the archives with their compiled patterns.
     pub archive_patterns: HashMap<String, Vec<ArchiveFilter>>,
     pub replays: BTreeMap<String, Replay>,
+    /// Some enabled rule wants read-only API calls too.
+    pub read_only_calls: bool,
 }
 
 pub struct Events {
@@ -221,6 +223,9 @@ impl Events {
     }
 }
 
+/// The rule state that also routes read-only API calls to the rule.
+pub const ALL_MANAGEMENT_EVENTS: &str = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+
 /// The bus name in a bus ARN.
 pub(crate) fn bus_name(arn: &str) -> &str {
     arn.rsplit_once("event-bus/").map(|(_, n)| n).unwrap_or(arn)
@@ -229,6 +234,10 @@ pub(crate) fn bus_name(arn: &str) -> &str {
 /// Recompiles the matcher of one bus (its enabled pattern rules) and its archives'
 /// patterns after a change.
 pub(crate) fn rebuild(state: &mut State, bus_arn: &str) {
+    state.read_only_calls = state
+        .rules
+        .values()
+        .any(|r| r.state == ALL_MANAGEMENT_EVENTS);
     let mut matcher = Matcher::new();
     for r in state.rules.values() {
         if !r.enabled() || names::bus_arn(&r.region, &r.account, &r.bus) != bus_arn {

@@ -224,6 +224,10 @@ impl Events {
         let text = event.to_string();
         if let Some(matcher) = state.matchers.get(bus_arn) {
             let before = routed.triggered.len();
+            // Read-only API calls reach only rules that asked for every management event.
+            let read_only_call = event.get("detail-type").and_then(Value::as_str)
+                == Some("AWS API Call via CloudTrail")
+                && event.pointer("/detail/readOnly").and_then(Value::as_bool) == Some(true);
             for rule_arn in matcher.matching(&event) {
                 if only.is_some_and(|o| !o.contains(rule_arn)) {
                     continue;
@@ -231,6 +235,9 @@ impl Events {
                 let Some(rule) = state.rules.get(rule_arn) else {
                     continue;
                 };
+                if read_only_call && rule.state != crate::engine::ALL_MANAGEMENT_EVENTS {
+                    continue;
+                }
                 routed.triggered.push((
                     rule.account.clone(),
                     rule.region.clone(),
@@ -380,6 +387,10 @@ impl EventPublisher for Events {
         self.inject(&bus, Value::Object(m), None, true)
             .await
             .map_err(Into::into)
+    }
+
+    fn wants_read_only_calls(&self) -> bool {
+        self.state.read().read_only_calls
     }
 
     async fn publish_to(

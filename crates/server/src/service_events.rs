@@ -46,11 +46,14 @@ fn source_of(event_source: &str) -> String {
     }
 }
 
-/// The bus event for an audit record, when the record is a write management call.
-pub fn api_call_event(record: &Value) -> Option<Event> {
+/// The bus event for an audit record, when the record is a management call: a write,
+/// or a read when `reads` (rules in state `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`
+/// exist; the bus routes reads to those rules only).
+pub fn api_call_event(record: &Value, reads: bool) -> Option<Event> {
     let s = |k: &str| record.get(k).and_then(Value::as_str);
+    let read_only = record.get("readOnly").and_then(Value::as_bool) != Some(false);
     if s("eventType") != Some("AwsApiCall")
-        || record.get("readOnly").and_then(Value::as_bool) != Some(false)
+        || (read_only && !reads)
         || record.get("managementEvent").and_then(Value::as_bool) == Some(false)
     {
         return None;
@@ -84,7 +87,7 @@ impl AuditSink for EventingSink {
         time: DateTime<Utc>,
         record: Value,
     ) -> sightline_core::Result<()> {
-        let event = api_call_event(&record);
+        let event = api_call_event(&record, self.publisher.wants_read_only_calls());
         self.inner.record(scope, time, record).await?;
         if let Some(event) = event {
             self.publisher.publish(scope, event).await?;
@@ -109,13 +112,14 @@ mod tests {
 
     #[test]
     fn only_write_management_calls_become_events() {
-        let e = api_call_event(&record("CreateUser", false)).unwrap();
+        let e = api_call_event(&record("CreateUser", false), false).unwrap();
         assert_eq!(e.source, "aws.iam");
         assert_eq!(e.detail_type, "AWS API Call via CloudTrail");
         assert_eq!(e.detail["eventName"], "CreateUser");
         assert_eq!(e.account, "123456789012");
-        assert!(api_call_event(&record("ListUsers", true)).is_none());
-        assert!(api_call_event(&record("PutLogEvents", false)).is_none());
+        assert!(api_call_event(&record("ListUsers", true), false).is_none());
+        assert!(api_call_event(&record("ListUsers", true), true).is_some());
+        assert!(api_call_event(&record("PutLogEvents", false), true).is_none());
         assert_eq!(source_of("monitoring.amazonaws.com"), "aws.cloudwatch");
     }
 }
