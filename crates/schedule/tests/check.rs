@@ -5,6 +5,9 @@
 //! top of each file. A column in double quotes is taken literally, with `\t` for a tab and
 //! `\n` for a newline.
 
+// The property tests share this test binary (one per crate).
+mod properties;
+
 use std::fs;
 use std::path::Path;
 
