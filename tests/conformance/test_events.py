@@ -443,6 +443,18 @@ def test_another_account_puts_events_only_once_the_bus_policy_allows_it(server, 
     events.remove_permission(EventBusName=bus, StatementId="member")
     expect_error("AccessDeniedException", member_events.put_events, Entries=[entry])
 
+    # Another account's bus, connection and API destination are not the member's to use.
+    expect_error("AccessDeniedException", member_events.create_archive, ArchiveName=unique("spy"),
+                 EventSourceArn=bus_arn)
+    expect_error("AccessDeniedException", member_events.put_rule, Name=unique("spy"), EventBusName=bus_arn,
+                 EventPattern=json.dumps({"source": ["x"]}))
+    dest_arn = events.list_targets_by_rule(Rule=rule, EventBusName=bus)["Targets"][0]["Arn"]
+    conn_arn = events.describe_api_destination(Name=dest_arn.split("/")[1])["ConnectionArn"]
+    expect_error("ResourceNotFoundException", member_events.create_api_destination, Name=unique("steal"),
+                 ConnectionArn=conn_arn, InvocationEndpoint="http://127.0.0.1:9/", HttpMethod="POST")
+    out = member_events.put_targets(Rule=forward, Targets=[{"Id": "theirs", "Arn": dest_arn}])
+    assert out["FailedEntryCount"] == 1 and "account" in out["FailedEntries"][0]["ErrorMessage"]
+
 
 def test_archive_and_replay_resend_events_marked_with_the_replay_name(server, receiver):
     events = server.client("events")

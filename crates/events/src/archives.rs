@@ -52,7 +52,7 @@ impl Events {
         retention: Option<i64>,
     ) -> Result<Archive> {
         names::simple(name, "archiveName", 48)?;
-        let bus = self.resolve_bus(scope, Some(source_arn))?;
+        let bus = self.own_bus(scope, Some(source_arn))?;
         if let Some(p) = &pattern {
             check_pattern(p)?;
         }
@@ -140,11 +140,13 @@ impl Events {
         if let Some(p) = &pattern {
             check_pattern(p)?;
         }
+        let retention_days = retention.map(|r| check_retention(Some(r))).transpose()?;
         let arn = names::archive_arn(&scope.region, &scope.account_id, name);
         let mut state = self.state.write();
-        let a = state
+        let mut a = state
             .archives
-            .get_mut(&arn)
+            .get(&arn)
+            .cloned()
             .ok_or_else(|| archive_not_found(name))?;
         if description.is_some() {
             a.description = description;
@@ -152,13 +154,13 @@ impl Events {
         if pattern.is_some() {
             a.event_pattern = pattern;
         }
-        if retention.is_some() {
-            a.retention_days = check_retention(retention)?;
+        if let Some(days) = retention_days {
+            a.retention_days = days;
         }
-        store::put(&self.meta, Table::Archives, &arn, a)?;
-        let out = a.clone();
-        rebuild(&mut state, &out.source_arn);
-        Ok(out)
+        store::put(&self.meta, Table::Archives, &arn, &a)?;
+        state.archives.insert(arn, a.clone());
+        rebuild(&mut state, &a.source_arn);
+        Ok(a)
     }
 
     pub fn delete_archive(&self, scope: &Scope, name: &str) -> Result<()> {

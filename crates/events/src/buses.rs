@@ -54,7 +54,7 @@ impl Events {
 
     /// The bus as DescribeEventBus shows it; the default bus exists without being made.
     pub fn bus(&self, scope: &Scope, name: Option<&str>) -> Result<Bus> {
-        let arn = self.resolve_bus(scope, name)?;
+        let arn = self.own_bus(scope, name)?;
         let state = self.state.read();
         if let Some(b) = state.buses.get(&arn) {
             return Ok(b.clone());
@@ -129,7 +129,7 @@ impl Events {
         grant: Option<Grant<'_>>,
         document: Option<&str>,
     ) -> Result<()> {
-        let arn = self.resolve_bus(scope, bus)?;
+        let arn = self.own_bus(scope, bus)?;
         self.update_bus(&arn, |b| {
             b.policy = match (document, grant) {
                 (Some(doc), _) => {
@@ -160,7 +160,7 @@ impl Events {
         statement_id: Option<&str>,
         all: bool,
     ) -> Result<()> {
-        let arn = self.resolve_bus(scope, bus)?;
+        let arn = self.own_bus(scope, bus)?;
         self.update_bus(&arn, |b| {
             if all {
                 b.policy = None;
@@ -227,16 +227,7 @@ impl Events {
                 Ok(())
             });
         }
-        let mut state = self.state.write();
-        let rule = state
-            .rules
-            .get_mut(arn)
-            .ok_or_else(|| not_found_resource(arn))?;
-        let mut tags = rule.tags.clone();
-        f(&mut tags)?;
-        rule.tags = tags;
-        store::put(&self.meta, Table::Rules, arn, rule)?;
-        Ok(())
+        self.change_rule(arn, || not_found_resource(arn), |r| f(&mut r.tags))
     }
 }
 

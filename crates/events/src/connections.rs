@@ -164,6 +164,13 @@ fn listed<T: Named>(
     out
 }
 
+/// Whether `arn` is a connection of `scope` (a destination never uses another
+/// account's credentials).
+fn owns_connection(map: &BTreeMap<String, Connection>, scope: &Scope, arn: &str) -> bool {
+    map.get(arn)
+        .is_some_and(|c| c.account == scope.account_id && c.region == scope.region)
+}
+
 fn connection_not_found(name: &str) -> Error {
     Error::ResourceNotFound(format!("Connection '{name}' does not exist."))
 }
@@ -315,7 +322,7 @@ impl Events {
         names::simple(name, "name", 64)?;
         check_destination(endpoint, method, rate)?;
         let mut state = self.state.write();
-        if !state.connections.contains_key(connection_arn) {
+        if !owns_connection(&state.connections, scope, connection_arn) {
             return Err(Error::ResourceNotFound(format!(
                 "Connection '{connection_arn}' does not exist."
             )));
@@ -385,7 +392,7 @@ impl Events {
         let arn = self.destination_arn_of(scope, name)?;
         let mut state = self.state.write();
         if let Some(c) = &connection_arn
-            && !state.connections.contains_key(c)
+            && !owns_connection(&state.connections, scope, c)
         {
             return Err(Error::ResourceNotFound(format!(
                 "Connection '{c}' does not exist."
@@ -504,7 +511,19 @@ pub(crate) async fn call(
                 false,
             ));
         };
-        let Some(conn) = state.connections.get(&dest.connection_arn).cloned() else {
+        if dest.account != d.account || dest.region != d.region {
+            return Err(fail(
+                "AccessDeniedException",
+                format!("API destination {} is not in the rule's account.", dest.arn),
+                false,
+            ));
+        }
+        let Some(conn) = state
+            .connections
+            .get(&dest.connection_arn)
+            .filter(|c| c.account == dest.account && c.region == dest.region)
+            .cloned()
+        else {
             return Err(fail(
                 "ResourceNotFoundException",
                 format!("Connection {} does not exist.", dest.connection_arn),
@@ -596,7 +615,8 @@ pub(crate) async fn call(
             ))
         }
         Err(e) if e.is_timeout() => Err(fail("SDK_CLIENT_ERROR", "Request timed out.", true)),
-        Err(e) => Err(fail("SDK_CLIENT_ERROR", e.to_string(), true)),
+        // The URL may carry secret query parameters of the connection.
+        Err(e) => Err(fail("SDK_CLIENT_ERROR", e.without_url().to_string(), true)),
     }
 }
 
@@ -653,7 +673,9 @@ impl Events {
                     return Ok(Some(("Authorization".into(), format!("Bearer {token}"))));
                 }
                 let (token, expires_in) = self.fetch_token(conn).await?;
-                let expiry = now + (expires_in.saturating_sub(30)).max(1) * 1000;
+                // The endpoint's number is not trusted to be sane: at most a day.
+                let seconds = expires_in.clamp(31, 86_400) - 30;
+                let expiry = now.saturating_add(seconds * 1000);
                 self.tokens
                     .lock()
                     .insert(conn.arn.clone(), (token.clone(), expiry));
@@ -721,7 +743,7 @@ impl Events {
             .body(body)
             .send()
             .await
-            .map_err(|e| fail("AuthorizationFailure", e.to_string(), true))?;
+            .map_err(|e| fail("AuthorizationFailure", e.without_url().to_string(), true))?;
         let status = resp.status().as_u16();
         if !resp.status().is_success() {
             return Err(fail(
@@ -733,7 +755,7 @@ impl Events {
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| fail("AuthorizationFailure", e.to_string(), true))?;
+            .map_err(|e| fail("AuthorizationFailure", e.without_url().to_string(), true))?;
         let v: Value = serde_json::from_slice(&bytes)
             .map_err(|e| fail("AuthorizationFailure", e.to_string(), false))?;
         let token = v

@@ -83,9 +83,12 @@ pub(crate) async fn run(me: Arc<Events>, mut shutdown: tokio::sync::watch::Recei
         }
         if me.sinks.get().is_some() {
             let free = permits.available_permits();
-            for d in me.dispatcher.pop_due(now_ms(), free) {
+            let mut due = me.dispatcher.pop_due(now_ms(), free).into_iter();
+            while let Some(d) = due.next() {
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    // Out of permits: what was taken goes back to wait its turn.
                     me.dispatcher.push(d);
+                    due.by_ref().for_each(|d| me.dispatcher.push(d));
                     break;
                 };
                 let me = me.clone();

@@ -205,13 +205,38 @@ impl Events {
         })
     }
 
+    /// A bus of the caller's own account (rules, archives, permissions are managed only
+    /// there), which must exist.
+    pub(crate) fn own_bus(&self, scope: &Scope, name: Option<&str>) -> Result<String> {
+        let arn = self.resolve_bus(scope, name)?;
+        if names::split_arn(&arn).map(|(_, _, account, _)| account)
+            != Some(scope.account_id.as_str())
+        {
+            return Err(Error::AccessDenied(format!(
+                "{arn} is not an event bus of account {}.",
+                scope.account_id
+            )));
+        }
+        Ok(arn)
+    }
+
     /// The bus a request names (by name or ARN), which must exist.
     pub(crate) fn resolve_bus(&self, scope: &Scope, name: Option<&str>) -> Result<String> {
-        let (account, name) = match name {
+        let (owner, name) = match name {
             None => (None, DEFAULT_BUS.to_owned()),
             Some(n) => names::bus_ref(n)?,
         };
-        let account = account.unwrap_or_else(|| scope.account_id.clone());
+        let account = match owner {
+            // A bus is reached only in the region the call is signed for; a policy of
+            // another region's bus must not open this one.
+            Some((region, _)) if region != scope.region => {
+                return Err(Error::ResourceNotFound(format!(
+                    "Event bus {name} does not exist."
+                )));
+            }
+            Some((_, account)) => account,
+            None => scope.account_id.clone(),
+        };
         let arn = names::bus_arn(&scope.region, &account, &name);
         if name == DEFAULT_BUS || self.state.read().buses.contains_key(&arn) {
             Ok(arn)

@@ -93,10 +93,10 @@ pub fn split_arn(arn: &str) -> Option<(&str, &str, &str, &str)> {
     Some((service, region, account, rest))
 }
 
-/// A bus named by name or ARN: (account, name), the account `None` for a bare name.
-pub fn bus_ref(value: &str) -> Result<(Option<String>, String)> {
+/// A bus named by name or ARN: ((region, account), name), `None` for a bare name.
+pub fn bus_ref(value: &str) -> Result<(Option<(String, String)>, String)> {
     if value.starts_with("arn:") {
-        let (service, _region, account, rest) = split_arn(value).ok_or_else(|| {
+        let (service, region, account, rest) = split_arn(value).ok_or_else(|| {
             Error::Validation(format!(
                 "Parameter {value} is not valid. Reason: Provided Arn is not in correct format."
             ))
@@ -105,8 +105,8 @@ pub fn bus_ref(value: &str) -> Result<(Option<String>, String)> {
             .strip_prefix("event-bus/")
             .filter(|_| service == "events");
         return match name {
-            Some(n) if !n.is_empty() && is_account(account) => {
-                Ok((Some(account.to_owned()), n.to_owned()))
+            Some(n) if !n.is_empty() && is_account(account) && !region.is_empty() => {
+                Ok((Some((region.to_owned(), account.to_owned())), n.to_owned()))
             }
             _ => Err(Error::Validation(format!(
                 "Parameter {value} is not valid. Reason: Provided Arn is not in correct format."
@@ -137,7 +137,10 @@ mod tests {
         );
         assert_eq!(
             bus_ref("arn:aws:events:us-east-1:123456789012:event-bus/ops").unwrap(),
-            (Some("123456789012".into()), "ops".into())
+            (
+                Some(("us-east-1".into(), "123456789012".into())),
+                "ops".into()
+            )
         );
         assert!(bus_ref("arn:aws:sqs:us-east-1:123456789012:q").is_err());
         assert!(bus_ref("bad name").is_err());

@@ -51,11 +51,19 @@ pub(crate) async fn run(
                 false,
             )
         })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(input.as_bytes()).await;
-        drop(stdin);
-    }
-    let waited = tokio::time::timeout(cmd.timeout, child.wait_with_output()).await;
+    // The event is written while the command runs and under its timeout: a command
+    // that reads none of a large event (or fills its output first) must not block us.
+    let stdin = child.stdin.take();
+    let feed = async move {
+        if let Some(mut stdin) = stdin {
+            let _ = stdin.write_all(input.as_bytes()).await;
+        }
+    };
+    let waited = tokio::time::timeout(cmd.timeout, async {
+        let (_, out) = tokio::join!(feed, child.wait_with_output());
+        out
+    })
+    .await;
     let elapsed = (chrono::Utc::now() - started).num_milliseconds();
     let (status, stdout, stderr, outcome) = match waited {
         Err(_) => (

@@ -51,13 +51,8 @@ fn rule_not_found(name: &str, bus: &str) -> Error {
 impl Events {
     /// The (bus ARN, bus name) a rule call names; rules live in the caller's account.
     fn rule_bus(&self, scope: &Scope, bus: Option<&str>) -> Result<(String, String)> {
-        let arn = self.resolve_bus(scope, bus)?;
+        let arn = self.own_bus(scope, bus)?;
         let name = crate::engine::bus_name(&arn).to_owned();
-        if !arn.contains(&format!(":{}:", scope.account_id)) {
-            return Err(Error::AccessDenied(
-                "Rules can only be managed on event buses of the caller's account.".into(),
-            ));
-        }
         Ok((arn, name))
     }
 
@@ -108,8 +103,9 @@ impl Events {
                 }
                 r.schedule = spec.schedule;
                 r.state = state_value;
-                r.description = spec.description.or(r.description);
-                r.role_arn = spec.role_arn.or(r.role_arn);
+                // PutRule replaces the rule: what it omits is not kept.
+                r.description = spec.description;
+                r.role_arn = spec.role_arn;
                 if !was_enabled && r.enabled() {
                     r.enabled_ms = now;
                 }
@@ -200,19 +196,36 @@ impl Events {
         enabled: bool,
     ) -> Result<()> {
         let rule = self.rule(scope, name, bus)?;
+        self.change_rule(
+            &rule.arn,
+            || rule_not_found(name, &rule.bus),
+            |r| {
+                if enabled && !r.enabled() {
+                    r.enabled_ms = now_ms();
+                    r.last_fired_ms = None;
+                }
+                r.state = if enabled { "ENABLED" } else { "DISABLED" }.into();
+                Ok(())
+            },
+        )
+    }
+
+    /// Changes a stored rule on a copy, stores it, then puts it in place, so a refused
+    /// change or a failed write leaves the rule as it was.
+    pub(crate) fn change_rule<T>(
+        &self,
+        arn: &str,
+        not_found: impl FnOnce() -> Error,
+        f: impl FnOnce(&mut Rule) -> Result<T>,
+    ) -> Result<T> {
         let mut state = self.state.write();
-        let Some(r) = state.rules.get_mut(&rule.arn) else {
-            return Err(rule_not_found(name, &rule.bus));
-        };
-        if enabled && !r.enabled() {
-            r.enabled_ms = now_ms();
-            r.last_fired_ms = None;
-        }
-        r.state = if enabled { "ENABLED" } else { "DISABLED" }.into();
-        store::put(&self.meta, Table::Rules, &rule.arn, r)?;
-        let bus_arn = names::bus_arn(&rule.region, &rule.account, &rule.bus);
+        let mut r = state.rules.get(arn).cloned().ok_or_else(not_found)?;
+        let out = f(&mut r)?;
+        store::put(&self.meta, Table::Rules, arn, &r)?;
+        let bus_arn = names::bus_arn(&r.region, &r.account, &r.bus);
+        state.rules.insert(arn.to_owned(), r);
         rebuild(&mut state, &bus_arn);
-        Ok(())
+        Ok(out)
     }
 
     pub fn delete_rule(&self, scope: &Scope, name: &str, bus: Option<&str>) -> Result<()> {
@@ -273,43 +286,57 @@ impl Events {
         let mut failures = Vec::new();
         let mut accepted = Vec::new();
         for t in targets {
-            match invoke::classify(&t.arn) {
-                Kind::Unsupported(service) => failures.push(TargetFailure {
+            match self.target_problem(scope, &t.arn) {
+                Some(message) => failures.push(TargetFailure {
                     target_id: t.id.clone(),
                     code: "ValidationException".into(),
-                    message: format!("Sightline does not deliver to {service} targets."),
+                    message,
                 }),
-                Kind::Remediation { name, .. }
-                    if !self.options.remediation.iter().any(|c| c.name == name) =>
-                {
-                    failures.push(TargetFailure {
-                        target_id: t.id.clone(),
-                        code: "ValidationException".into(),
-                        message: format!(
-                            "Remediation command {name} is not in the server's allow-list."
-                        ),
-                    })
-                }
-                _ => accepted.push(t),
+                None => accepted.push(t),
             }
         }
-        let mut state = self.state.write();
-        let Some(r) = state.rules.get_mut(&current.arn) else {
-            return Err(rule_not_found(rule, &current.bus));
-        };
-        let mut next = r.targets.clone();
-        for t in accepted {
-            next.retain(|x| x.id != t.id);
-            next.push(t);
+        self.change_rule(&current.arn, || rule_not_found(rule, &current.bus), |r| {
+            for t in accepted {
+                r.targets.retain(|x| x.id != t.id);
+                r.targets.push(t);
+            }
+            if r.targets.len() > MAX_TARGETS {
+                return Err(Error::LimitExceeded(format!(
+                    "The requested resource exceeds the maximum number allowed: a rule can have at most {MAX_TARGETS} targets."
+                )));
+            }
+            Ok(failures)
+        })
+    }
+
+    /// Why a target ARN cannot be a target of a rule in `scope`, if it cannot: queues,
+    /// topics and buses of other accounts are governed by their own policies, but API
+    /// destinations, log groups and remediation commands must be the rule's own.
+    fn target_problem(&self, scope: &Scope, arn: &str) -> Option<String> {
+        let own = names::split_arn(arn).is_some_and(|(_, region, account, _)| {
+            region == scope.region && account == scope.account_id
+        });
+        match invoke::classify(arn) {
+            Kind::Unsupported(service) => {
+                Some(format!("Sightline does not deliver to {service} targets."))
+            }
+            Kind::Remediation { .. } | Kind::LogGroup { .. } | Kind::ApiDestination if !own => {
+                Some(format!(
+                    "Target {arn} must be in the rule's account and region."
+                ))
+            }
+            Kind::Remediation { name }
+                if !self.options.remediation.iter().any(|c| c.name == name) =>
+            {
+                Some(format!(
+                    "Remediation command {name} is not in the server's allow-list."
+                ))
+            }
+            Kind::ApiDestination if !self.state.read().destinations.contains_key(arn) => {
+                Some(format!("API destination {arn} does not exist."))
+            }
+            _ => None,
         }
-        if next.len() > MAX_TARGETS {
-            return Err(Error::LimitExceeded(format!(
-                "The requested resource exceeds the maximum number allowed: a rule can have at most {MAX_TARGETS} targets."
-            )));
-        }
-        r.targets = next;
-        store::put(&self.meta, Table::Rules, &current.arn, r)?;
-        Ok(failures)
     }
 
     pub fn remove_targets(
@@ -320,23 +347,23 @@ impl Events {
         ids: &[String],
     ) -> Result<Vec<TargetFailure>> {
         let current = self.rule(scope, rule, bus)?;
-        let mut state = self.state.write();
-        let Some(r) = state.rules.get_mut(&current.arn) else {
-            return Err(rule_not_found(rule, &current.bus));
-        };
-        let mut failures = Vec::new();
-        for id in ids {
-            if !r.targets.iter().any(|t| &t.id == id) {
-                failures.push(TargetFailure {
-                    target_id: id.clone(),
-                    code: "ResourceNotFoundException".into(),
-                    message: format!("Target {id} does not exist on rule {rule}."),
-                });
-            }
-        }
-        r.targets.retain(|t| !ids.contains(&t.id));
-        store::put(&self.meta, Table::Rules, &current.arn, r)?;
-        Ok(failures)
+        self.change_rule(
+            &current.arn,
+            || rule_not_found(rule, &current.bus),
+            |r| {
+                let failures = ids
+                    .iter()
+                    .filter(|id| !r.targets.iter().any(|t| &t.id == *id))
+                    .map(|id| TargetFailure {
+                        target_id: id.clone(),
+                        code: "ResourceNotFoundException".into(),
+                        message: format!("Target {id} does not exist on rule {rule}."),
+                    })
+                    .collect();
+                r.targets.retain(|t| !ids.contains(&t.id));
+                Ok(failures)
+            },
+        )
     }
 }
 
