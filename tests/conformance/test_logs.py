@@ -1054,6 +1054,95 @@ def test_logs_insights_stop_query_cancels(server, logs):
         assert logs.get_query_results(queryId=qid)["status"] == "Cancelled"
 
 
+def test_logs_insights_pattern(server, logs):
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    put(logs, group, stream, [
+        "ERROR Connection to 10.0.0.1:5432 failed after 30 ms",
+        "INFO user alice logged in from 192.168.1.10",
+        "INFO user bob logged in from 192.168.1.11",
+        "ERROR Connection to 10.0.0.2:5432 failed after 45 ms",
+        "INFO user carol logged in from 10.1.2.3",
+        "WARN disk usage at 91%",
+    ], step=1000)
+    _, r = run_query(logs, group, "pattern @message")
+    assert rows(r) == [
+        {"@pattern": "INFO user <Token-1> logged in from <Token-2>", "@ratio": "0.5",
+         "@sampleCount": "3", "@severityLabel": "Info"},
+        {"@pattern": "ERROR Connection to <Token-1> failed after <Token-2> ms",
+         "@ratio": "0.3333", "@sampleCount": "2", "@severityLabel": "Error"},
+        {"@pattern": "WARN disk usage at <Token-1>", "@ratio": "0.1667",
+         "@sampleCount": "1", "@severityLabel": "Warning"},
+    ]
+    assert all(all(c["field"] != "@ptr" for c in row) for row in r["results"])
+    assert r["statistics"]["recordsScanned"] == 6
+    assert r["statistics"]["recordsMatched"] == 6
+    # Commands before it feed it; sort and limit apply to the patterns.
+    _, r = run_query(logs, group, "filter @message not like /WARN/ | pattern @message "
+                     "| sort @sampleCount asc | limit 1")
+    assert [g["@pattern"] for g in rows(r)] == [
+        "ERROR Connection to <Token-1> failed after <Token-2> ms"]
+    assert r["statistics"]["recordsMatched"] == 5
+    err = expect_error("MalformedQueryException", logs.start_query, logGroupName=group,
+                       startTime=0, endTime=int(time.time()), queryString="pattern")
+    loc = err.response["queryCompileError"]["location"]
+    assert (loc["startCharOffset"], loc["endCharOffset"]) == (0, 7)
+
+
+def test_logs_insights_diff(server, logs):
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    now = int(time.time())
+    start, end = now - 1800, now + 60
+    length = end - start + 1
+    # Older than the previous period: ignored.
+    put(logs, group, stream, ["DEBUG ancient 1"], start=(start - 2 * length - 60) * 1000)
+    # The previous period: [start - length, start).
+    put(logs, group, stream, ["ERROR payment 901 declined", "INFO order 5 shipped",
+                              "INFO order 6 shipped", "DEBUG cache warmed"],
+        start=(start - 600) * 1000, step=1000)
+    put(logs, group, stream, ["ERROR payment 1001 declined", "ERROR payment 1002 declined",
+                              "INFO order 17 shipped", "WARN queue depth 250"],
+        start=(now - 60) * 1000, step=1000)
+    qid = logs.start_query(logGroupName=group, startTime=start, endTime=end,
+                           queryString="pattern @message | diff")["queryId"]
+
+    def done():
+        got = logs.get_query_results(queryId=qid)
+        assert got["status"] not in ("Scheduled", "Running"), got["status"]
+        return got
+
+    r = retry_until(done, timeout=60)
+    assert r["status"] == "Complete", r
+    assert rows(r) == [
+        {"@pattern": "ERROR payment <Token-1> declined", "@previousSampleCount": "1",
+         "@sampleCount": "2", "@changeInSampleCount": "1", "@changePercentage": "100",
+         "@severityLabel": "Error", "@ratio": "0.5"},
+        {"@pattern": "INFO order <Token-1> shipped", "@previousSampleCount": "2",
+         "@sampleCount": "1", "@changeInSampleCount": "-1", "@changePercentage": "-50",
+         "@severityLabel": "Info", "@ratio": "0.25"},
+        {"@pattern": "WARN queue depth <Token-1>", "@previousSampleCount": "0",
+         "@sampleCount": "1", "@changeInSampleCount": "1", "@changePercentage": "100",
+         "@severityLabel": "Warning", "@ratio": "0.25"},
+        {"@pattern": "DEBUG cache warmed", "@previousSampleCount": "1",
+         "@sampleCount": "0", "@changeInSampleCount": "-1", "@changePercentage": "-100",
+         "@severityLabel": "Debug", "@ratio": "0"},
+    ]
+    # Statistics count the query's own period.
+    assert r["statistics"]["recordsScanned"] == 4
+    # A range from the epoch has a previous period before it; diff alone clusters @message.
+    qid = logs.start_query(logGroupName=group, startTime=0, endTime=end,
+                           queryString="filter @message like /payment/ | diff")["queryId"]
+    r = retry_until(done, timeout=60)
+    assert r["status"] == "Complete", r
+    assert [(g["@pattern"], g["@previousSampleCount"], g["@sampleCount"]) for g in rows(r)] == [
+        ("ERROR payment <Token-1> declined", "0", "3")]
+    err = expect_error("MalformedQueryException", logs.start_query, logGroupName=group,
+                       startTime=start, endTime=end, queryString="stats count(*) | diff")
+    loc = err.response["queryCompileError"]["location"]
+    assert (loc["startCharOffset"], loc["endCharOffset"]) == (17, 21)
+
+
 def sightline_call(srv, creds, op, body):
     """A call to Sightline's own API (awsJson1_1, signing name `sightline`)."""
     data = json.dumps(body).encode()

@@ -44,6 +44,11 @@ pub enum CommandKind {
     Limit(u64),
     Parse(ParseSpec),
     Dedup(Vec<FieldName>),
+    /// Clusters the values of the expression into patterns (a terminal aggregation).
+    Pattern(Expr),
+    /// Compares the patterns of the query's time range with the previous period of the
+    /// same length; without a `pattern` just before it, it clusters `@message`.
+    Diff,
     /// Data protection is not modelled, so there is nothing to reveal.
     Unmask,
 }
@@ -239,6 +244,8 @@ pub fn visit_fields(command: &Command, f: &mut dyn FnMut(&str)) {
         CommandKind::Filter(e) => expr(e, f),
         CommandKind::Sort(keys) => keys.iter().for_each(|k| expr(&k.expr, f)),
         CommandKind::Parse(spec) => expr(&spec.source, f),
+        CommandKind::Pattern(e) => expr(e, f),
+        CommandKind::Diff => f("@message"),
         CommandKind::Display(names) | CommandKind::Dedup(names) => {
             names.iter().for_each(|n| f(&n.name));
         }

@@ -131,6 +131,9 @@ pub(crate) fn check(commands: &[Command]) -> Result<(), QueryError> {
     // The results of the last `stats`, which later commands may name by their text
     // (`sort count(*) desc`).
     let mut results: Vec<String> = Vec::new();
+    // Whether an aggregating command (`stats`, `pattern`, `diff`) has run, for `diff`.
+    let mut aggregated = false;
+    let mut previous: Option<&CommandKind> = None;
     for command in commands {
         if after_dedup && !matches!(command.kind, CommandKind::Limit(_)) {
             return Err(QueryError::new(
@@ -147,6 +150,7 @@ pub(crate) fn check(commands: &[Command]) -> Result<(), QueryError> {
             CommandKind::Filter(expr) => check_expr(expr, Place::Row, &results)?,
             CommandKind::Stats { items, by } => {
                 check_stats(items, by, &results)?;
+                aggregated = true;
                 results = by
                     .iter()
                     .chain(items)
@@ -160,11 +164,45 @@ pub(crate) fn check(commands: &[Command]) -> Result<(), QueryError> {
             }
             CommandKind::Parse(spec) => check_parse(spec, &results)?,
             CommandKind::Dedup(_) => after_dedup = true,
+            CommandKind::Pattern(expr) => {
+                check_expr(expr, Place::Row, &results)?;
+                results = PATTERN_FIELDS.iter().map(|f| f.to_string()).collect();
+                aggregated = true;
+            }
+            CommandKind::Diff => {
+                // `diff` compares patterns: right after `pattern`, or, before any
+                // aggregation, as `pattern @message | diff`.
+                if aggregated && !matches!(previous, Some(CommandKind::Pattern(_))) {
+                    return Err(QueryError::new(
+                        "diff must directly follow a pattern command, or come before any \
+                         stats or pattern command (it then clusters @message)",
+                        command.keyword,
+                    ));
+                }
+                results = DIFF_FIELDS.iter().map(|f| f.to_string()).collect();
+                aggregated = true;
+            }
             CommandKind::Display(_) | CommandKind::Limit(_) | CommandKind::Unmask => {}
         }
+        previous = Some(&command.kind);
     }
     Ok(())
 }
+
+/// The fields `pattern` outputs, in order.
+pub(crate) const PATTERN_FIELDS: [&str; 4] =
+    ["@pattern", "@ratio", "@sampleCount", "@severityLabel"];
+
+/// The fields `diff` outputs, in order.
+pub(crate) const DIFF_FIELDS: [&str; 7] = [
+    "@pattern",
+    "@previousSampleCount",
+    "@sampleCount",
+    "@changeInSampleCount",
+    "@changePercentage",
+    "@severityLabel",
+    "@ratio",
+];
 
 fn check_stats(items: &[Item], by: &[Item], results: &[String]) -> Result<(), QueryError> {
     for group in by {

@@ -9,7 +9,8 @@
 //!
 //! Semantics the documentation leaves open are settled in the modules that implement
 //! them: dynamic typing in `udf::dynamic`, ordering and limits in `plan`, `parse` globs
-//! in `udf::parse`, `pct` in `udf::pct`, and `@ptr` in [`RecordPointer`].
+//! in `udf::parse`, `pct` in `udf::pct`, `pattern` and `diff` in `patterns`, and `@ptr`
+//! in [`RecordPointer`].
 
 mod ast;
 mod compile;
@@ -19,6 +20,7 @@ mod functions;
 mod json_fields;
 mod lexer;
 mod parser;
+mod patterns;
 mod plan;
 mod ptr;
 mod regex_util;
@@ -84,11 +86,32 @@ impl Query {
     /// Dropping the returned future cancels the query: all work happens in DataFusion
     /// streams polled by it.
     pub async fn execute(&self, ctx: &SessionContext, events: DataFrame) -> Result<QueryOutput> {
+        self.execute_with_previous(ctx, events, None).await
+    }
+
+    /// Whether the query compares its time range with the period of the same length just
+    /// before it (`diff`), so the caller should pass that period's events to
+    /// [`Query::execute_with_previous`].
+    pub fn compares_previous_period(&self) -> bool {
+        self.commands
+            .iter()
+            .any(|c| matches!(c.kind, ast::CommandKind::Diff))
+    }
+
+    /// [`Query::execute`], with the events of the previous period (same columns) that
+    /// `diff` compares with; `None` counts that period as empty. Statistics count the
+    /// query's own period only.
+    pub async fn execute_with_previous(
+        &self,
+        ctx: &SessionContext,
+        events: DataFrame,
+        previous: Option<DataFrame>,
+    ) -> Result<QueryOutput> {
         let counters = plan::Counters {
             scanned: Arc::default(),
             matched: Arc::default(),
         };
-        let planned = plan::Planner::run(ctx, events, &self.commands, &counters).await?;
+        let planned = plan::Planner::run(ctx, events, previous, &self.commands, &counters).await?;
         let batches = planned.frame.collect().await?;
         let rows = results::rows(&batches, &planned.names, planned.has_ptr)?;
         Ok(QueryOutput {

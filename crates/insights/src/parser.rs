@@ -9,15 +9,13 @@ use crate::ast::*;
 use crate::error::QueryError;
 use crate::lexer::{Tok, Token};
 
-/// Every command keyword; `pattern`, `diff` and the others AWS documents but this
-/// engine does not run are listed so that they are refused as unsupported, not as
-/// unknown.
+/// Every command keyword; the others AWS documents but this engine does not run are
+/// listed so that they are refused as unsupported, not as unknown.
 const COMMANDS: &[&str] = &[
-    "fields", "display", "filter", "stats", "sort", "limit", "parse", "dedup", "unmask",
+    "fields", "display", "filter", "stats", "sort", "limit", "parse", "dedup", "unmask", "pattern",
+    "diff",
 ];
 const UNSUPPORTED_COMMANDS: &[&str] = &[
-    "pattern",
-    "diff",
     "anomaly",
     "filterindex",
     "unnest",
@@ -165,6 +163,28 @@ impl<'a> Parser<'a> {
             "limit" => CommandKind::Limit(self.limit()?),
             "parse" => CommandKind::Parse(self.parse_spec(keyword)?),
             "dedup" => CommandKind::Dedup(self.field_names("dedup")?),
+            "pattern" => {
+                if self.at_command_boundary() {
+                    return Err(QueryError::new(
+                        "pattern needs a field or expression to cluster, such as @message",
+                        keyword,
+                    ));
+                }
+                CommandKind::Pattern(self.expr()?)
+            }
+            "diff" => {
+                if !self.at_command_boundary() {
+                    let token = self.peek();
+                    return Err(QueryError::new(
+                        format!(
+                            "diff takes no arguments; unexpected {}",
+                            token.tok.describe()
+                        ),
+                        token.span,
+                    ));
+                }
+                CommandKind::Diff
+            }
             "unmask" => {
                 // `unmask` optionally names the field to reveal; nothing is masked here.
                 if !self.at_command_boundary() {

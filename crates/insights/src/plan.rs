@@ -14,6 +14,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::compute::cast as cast_array;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::functions;
 use datafusion::functions_aggregate::expr_fn as agg;
@@ -22,11 +24,13 @@ use datafusion::logical_expr::expr::NullTreatment;
 use datafusion::logical_expr::expr::Sort;
 use datafusion::logical_expr::{Expr, ExprFunctionExt, case, cast, col, lit};
 use datafusion::prelude::{DataFrame, SessionContext};
+use futures::StreamExt;
 
 use crate::Result;
 use crate::ast::{self, CommandKind, ExprKind, ParsePattern};
 use crate::compile::{Env, Kind, Typed, compile, text_lit};
 use crate::counting::{Counter, CountingTable};
+use crate::patterns;
 use crate::regex_util;
 use crate::udf::{self, LAMBDA_FIELDS, Op, timestamp_type};
 
@@ -96,7 +100,11 @@ fn match_boundary(commands: &[ast::Command]) -> usize {
         .position(|c| {
             matches!(
                 c.kind,
-                CommandKind::Stats { .. } | CommandKind::Limit(_) | CommandKind::Dedup(_)
+                CommandKind::Stats { .. }
+                    | CommandKind::Pattern(_)
+                    | CommandKind::Diff
+                    | CommandKind::Limit(_)
+                    | CommandKind::Dedup(_)
             )
         })
         .unwrap_or(commands.len())
@@ -126,15 +134,8 @@ fn sort_expr(typed: Typed, ascending: bool) -> Result<Sort> {
 }
 
 impl<'a> Planner<'a> {
-    pub(crate) async fn run(
-        ctx: &'a SessionContext,
-        events: DataFrame,
-        commands: &[ast::Command],
-        counters: &Counters,
-    ) -> Result<Planned> {
-        let df = counted(ctx, events, Arc::clone(&counters.scanned)).await?;
-        let df = normalize(df)?;
-        let mut planner = Planner {
+    fn new(ctx: &'a SessionContext, df: DataFrame) -> Planner<'a> {
+        Planner {
             ctx,
             df,
             scope: HashMap::new(),
@@ -143,18 +144,133 @@ impl<'a> Planner<'a> {
             order: default_event_order(),
             output: Output::default(),
             next_id: 0,
-        };
+        }
+    }
+
+    /// `previous` holds the events of the period before the query's, which `diff`
+    /// compares with; without it that period counts as empty.
+    pub(crate) async fn run(
+        ctx: &'a SessionContext,
+        events: DataFrame,
+        previous: Option<DataFrame>,
+        commands: &[ast::Command],
+        counters: &Counters,
+    ) -> Result<Planned> {
+        let df = counted(ctx, events, Arc::clone(&counters.scanned)).await?;
+        let mut planner = Planner::new(ctx, normalize(df)?);
         let boundary = match_boundary(commands);
         for (index, command) in commands.iter().enumerate() {
             if index == boundary {
                 planner.count_matches(counters).await?;
             }
-            planner.command(command)?;
+            let next_is_diff = matches!(
+                commands.get(index + 1).map(|c| &c.kind),
+                Some(CommandKind::Diff)
+            );
+            let after_pattern = index
+                .checked_sub(1)
+                .and_then(|i| commands.get(i))
+                .is_some_and(|c| matches!(c.kind, CommandKind::Pattern(_)));
+            let prefix = commands.get(..index).unwrap_or_default();
+            match &command.kind {
+                CommandKind::Pattern(expr) => {
+                    let mut shapes = patterns::Shapes::new(if next_is_diff { 2 } else { 1 });
+                    if let (Some(df), true) = (&previous, next_is_diff) {
+                        Self::earlier_values(ctx, df.clone(), prefix, expr, &mut shapes).await?;
+                    }
+                    planner.pattern(expr, shapes).await?;
+                }
+                // The pattern before it already compared the periods.
+                CommandKind::Diff if after_pattern => {}
+                CommandKind::Diff => {
+                    let message = ast::Expr {
+                        kind: ExprKind::Field("@message".into()),
+                        span: command.keyword,
+                    };
+                    let mut shapes = patterns::Shapes::new(2);
+                    if let Some(df) = &previous {
+                        Self::earlier_values(ctx, df.clone(), prefix, &message, &mut shapes)
+                            .await?;
+                    }
+                    planner.pattern(&message, shapes).await?;
+                }
+                _ => planner.command(command)?,
+            }
         }
         if boundary == commands.len() {
             planner.count_matches(counters).await?;
         }
         planner.finish()
+    }
+
+    /// Adds the values `expr` takes over the previous period's events after `prefix`,
+    /// the commands before the `pattern` or `diff` (the checker allows no aggregation
+    /// there), to `shapes` as its second set.
+    async fn earlier_values(
+        ctx: &'a SessionContext,
+        events: DataFrame,
+        prefix: &[ast::Command],
+        expr: &ast::Expr,
+        shapes: &mut patterns::Shapes,
+    ) -> Result<()> {
+        let mut planner = Planner::new(ctx, normalize(events)?);
+        for command in prefix {
+            planner.command(command)?;
+        }
+        planner.values(expr, shapes, 1).await
+    }
+
+    /// Adds every present value of `expr` at this point of the pipeline, as text, to
+    /// `shapes` as set `set`, batch by batch: no value is kept.
+    async fn values(
+        &mut self,
+        expr: &ast::Expr,
+        shapes: &mut patterns::Shapes,
+        set: usize,
+    ) -> Result<()> {
+        let value = compile(expr, &mut RowEnv(self))?.into_text()?;
+        let mut stream = self
+            .df
+            .clone()
+            .select(vec![value.alias("__value")])?
+            .execute_stream()
+            .await?;
+        while let Some(batch) = stream.next().await {
+            let column = cast_array(batch?.column(0), &DataType::Utf8)?;
+            for value in column.as_string::<i32>().iter().flatten() {
+                shapes.add(set, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// `pattern` (and `diff`, when `shapes` already holds the previous period's values
+    /// as a second set): the rows become patterns, and only the pattern fields are in
+    /// scope.
+    async fn pattern(&mut self, expr: &ast::Expr, mut shapes: patterns::Shapes) -> Result<()> {
+        self.values(expr, &mut shapes, 0).await?;
+        let table = patterns::table(shapes)?;
+        self.df = self.ctx.read_batch(table.batch)?;
+        self.scope = table
+            .names
+            .iter()
+            .enumerate()
+            .map(|(index, (name, kind))| {
+                let binding = Binding {
+                    column: format!("__pat{index}"),
+                    kind: *kind,
+                };
+                (name.to_string(), binding)
+            })
+            .collect();
+        self.events = false;
+        self.time = None;
+        self.order = vec![col(patterns::RANK).sort(true, false)];
+        self.output = Output {
+            stats: table.names.iter().map(|(n, _)| n.to_string()).collect(),
+            ..Output::default()
+        };
+        Ok(())
     }
 
     async fn count_matches(&mut self, counters: &Counters) -> Result<()> {
@@ -294,6 +410,12 @@ impl<'a> Planner<'a> {
             }
             CommandKind::Dedup(names) => self.dedup(names)?,
             CommandKind::Unmask => {}
+            CommandKind::Pattern(_) | CommandKind::Diff => {
+                return Err(datafusion::error::DataFusionError::Plan(
+                    "pattern and diff cannot come before the pattern diff compares".into(),
+                )
+                .into());
+            }
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 //!               "rows": [ {"field": "value", ...} ],      // in order, @ptr left out
 //!               "error": {"start": 0, "end": 5, "contains": "text"},
 //!               "events": [...],                          // optional override
+//!               "previous": [...],                        // the period before, for diff
 //!               "matched": 3, "scanned": 10 } ] }          // optional statistics
 //! ```
 //! All cases run, and every failure is reported by case name at the end.
@@ -64,6 +65,9 @@ struct Case {
     error: Option<ErrorSpec>,
     #[serde(default)]
     events: Option<Vec<Event>>,
+    /// Events of the period before the query's, for `diff`.
+    #[serde(default)]
+    previous: Option<Vec<Event>>,
     #[serde(default)]
     matched: Option<f64>,
     #[serde(default)]
@@ -90,6 +94,12 @@ fn millis(value: &Value) -> Result<i64, String> {
 /// The events as the service hands them over, split over two partitions so that the
 /// parallel paths of the plan are exercised.
 fn context(events: &[Event]) -> Result<(SessionContext, datafusion::prelude::DataFrame), String> {
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(2));
+    let df = frame(&ctx, events)?;
+    Ok((ctx, df))
+}
+
+fn frame(ctx: &SessionContext, events: &[Event]) -> Result<datafusion::prelude::DataFrame, String> {
     let schema = Arc::new(Schema::new(vec![
         Field::new(
             "event_time",
@@ -146,9 +156,7 @@ fn context(events: &[Event]) -> Result<(SessionContext, datafusion::prelude::Dat
         partitions.push(vec![batch]);
     }
     let table = MemTable::try_new(schema, partitions).map_err(|e| e.to_string())?;
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(2));
-    let df = ctx.read_table(Arc::new(table)).map_err(|e| e.to_string())?;
-    Ok((ctx, df))
+    ctx.read_table(Arc::new(table)).map_err(|e| e.to_string())
 }
 
 fn render(rows: &[Vec<(String, String)>]) -> String {
@@ -184,8 +192,15 @@ async fn check(case: &Case, suite_events: &[Event]) -> Result<(), String> {
     let query = parsed.map_err(|e| format!("unexpected parse error: {e}"))?;
     let events = case.events.as_deref().unwrap_or(suite_events);
     let (ctx, df) = context(events)?;
+    let previous = match &case.previous {
+        Some(events) => Some(frame(&ctx, events)?),
+        None => None,
+    };
+    if previous.is_some() && !query.compares_previous_period() {
+        return Err("previous events given to a query without diff".into());
+    }
     let output = query
-        .execute(&ctx, df)
+        .execute_with_previous(&ctx, df, previous)
         .await
         .map_err(|e| format!("execution failed: {e}"))?;
     let mut actual = output.rows.clone();

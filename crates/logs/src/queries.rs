@@ -205,17 +205,48 @@ impl Logs {
     }
 
     async fn run_query(&self, run: &Run) -> Result<QueryOutput> {
+        let ctx = self.lake.context(datafusion::prelude::SessionConfig::new());
+        let df = self.events(&ctx, run, run.window).await?;
+        // `diff` compares with the period of the same length just before the query's.
+        let previous = if run.query.compares_previous_period() {
+            let length = run.window.1.saturating_sub(run.window.0).saturating_add(1);
+            let window = (
+                run.window.0.saturating_sub(length),
+                run.window.0.saturating_sub(1),
+            );
+            Some(self.events(&ctx, run, window).await?)
+        } else {
+            None
+        };
+        let mut out = run
+            .query
+            .execute_with_previous(&ctx, df, previous)
+            .await
+            .map_err(|e| Error::QueryFailed(e.to_string()))?;
+        if let Some(n) = run.limit {
+            out.rows.truncate(n);
+        }
+        Ok(out)
+    }
+
+    /// The queried groups' events in `window` (inclusive milliseconds), opened with the
+    /// caller's keys, in the columns the query engine expects.
+    async fn events(
+        &self,
+        ctx: &datafusion::prelude::SessionContext,
+        run: &Run,
+        window: (i64, i64),
+    ) -> Result<datafusion::prelude::DataFrame> {
         let table = self
             .lake
             .snapshot(
                 dataset::NAME,
                 &run.scope.account_id,
                 Some(&run.scope.region),
-                run.window.0,
-                run.window.1,
+                window.0,
+                window.1,
             )
             .await?;
-        let ctx = self.lake.context(datafusion::prelude::SessionConfig::new());
         let mut df = ctx.read_table(Arc::new(table))?;
         if !run.keys.is_empty() {
             df = df.with_column(
@@ -229,12 +260,12 @@ impl Logs {
             )?;
         }
         let groups: Vec<Expr> = run.group_ids.iter().map(|g| lit(g.clone())).collect();
-        let df = df
+        Ok(df
             .filter(
                 col("group_id")
                     .in_list(groups, false)
-                    .and(col("event_time").gt_eq(ts(run.window.0)))
-                    .and(col("event_time").lt_eq(ts(run.window.1))),
+                    .and(col("event_time").gt_eq(ts(window.0)))
+                    .and(col("event_time").lt_eq(ts(window.1))),
             )?
             .select_columns(&[
                 "event_time",
@@ -245,16 +276,7 @@ impl Logs {
                 "log_stream",
                 "message",
                 "account_id",
-            ])?;
-        let mut out = run
-            .query
-            .execute(&ctx, df)
-            .await
-            .map_err(|e| Error::QueryFailed(e.to_string()))?;
-        if let Some(n) = run.limit {
-            out.rows.truncate(n);
-        }
-        Ok(out)
+            ])?)
     }
 
     pub fn query_results(&self, scope: &Scope, id: &str) -> Result<QueryRecord> {
