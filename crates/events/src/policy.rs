@@ -21,19 +21,9 @@ pub fn validate(document: &str) -> Result<()> {
 }
 
 fn statements(doc: &mut Json) -> Result<&mut Vec<Json>> {
-    let obj = doc
-        .as_object_mut()
-        .ok_or_else(|| Error::Validation("The policy is not a JSON object.".into()))?;
-    let entry = obj
-        .entry("Statement")
-        .or_insert_with(|| Json::Array(Vec::new()));
-    if entry.is_object() {
-        let one = entry.take();
-        *entry = Json::Array(vec![one]);
-    }
-    entry
-        .as_array_mut()
-        .ok_or_else(|| Error::Validation("The policy's Statement is not a list.".into()))
+    sightline_policy::statements_mut(doc).ok_or_else(|| {
+        Error::Validation("The policy's Statement is not a list of statements.".into())
+    })
 }
 
 /// The policy with `grant` added (replacing a statement with the same id).

@@ -362,6 +362,22 @@ impl Events {
     }
 }
 
+/// The envelope of an event another service made, its own version kept.
+fn service_event(event: sightline_core::Event) -> Value {
+    let mut m = envelope(
+        &event.id,
+        &event.detail_type,
+        &event.source,
+        &event.account,
+        &event.time,
+        &event.region,
+        event.resources,
+        event.detail,
+    );
+    m.insert("version".into(), Value::String(event.version));
+    Value::Object(m)
+}
+
 /// Service events (alarm state changes, API calls via CloudTrail) go onto the default
 /// bus of the account and region they happened in.
 #[async_trait]
@@ -373,18 +389,7 @@ impl EventPublisher for Events {
     ) -> sightline_core::Result<()> {
         let bus =
             crate::names::bus_arn(&scope.region, &scope.account_id, crate::names::DEFAULT_BUS);
-        let mut m = envelope(
-            &event.id,
-            &event.detail_type,
-            &event.source,
-            &event.account,
-            &event.time,
-            &event.region,
-            event.resources,
-            event.detail,
-        );
-        m.insert("version".into(), Value::String(event.version));
-        self.inject(&bus, Value::Object(m), None, true)
+        self.inject(&bus, service_event(event), None, true)
             .await
             .map_err(Into::into)
     }
@@ -427,17 +432,7 @@ impl EventPublisher for Events {
                 )));
             }
         }
-        let m = envelope(
-            &event.id,
-            &event.detail_type,
-            &event.source,
-            &event.account,
-            &event.time,
-            &event.region,
-            event.resources,
-            event.detail,
-        );
-        self.inject(bus_arn, Value::Object(m), None, true)
+        self.inject(bus_arn, service_event(event), None, true)
             .await
             .map_err(Into::into)
     }

@@ -57,22 +57,16 @@ impl Destination {
     }
 }
 
-/// The subscription payload, gzipped.
-fn payload(
-    kind: &str,
-    owner: &str,
-    group: &str,
-    stream: &str,
-    filters: &[&str],
-    events: &[serde_json::Value],
-) -> Result<Vec<u8>> {
-    let doc = document(kind, owner, group, stream, filters, events);
+/// A subscription payload as an HTTP destination receives it: gzipped.
+fn gzipped(doc: &serde_json::Value) -> Result<Vec<u8>> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(doc.to_string().as_bytes())
         .and_then(|_| gz.finish())
         .map_err(|e| Error::Delivery(format!("gzip: {e}")))
 }
 
+/// The subscription payload `{messageType, owner, logGroup, logStream,
+/// subscriptionFilters, logEvents}`.
 fn document(
     kind: &str,
     owner: &str,
@@ -128,7 +122,14 @@ impl Logs {
             "timestamp": crate::engine::now_ms(),
             "message": "CWL CONTROL MESSAGE: Checking health of destination.",
         });
-        let body = payload("CONTROL_MESSAGE", "CloudwatchLogs", "", "", &[], &[event])?;
+        let body = gzipped(&document(
+            "CONTROL_MESSAGE",
+            "CloudwatchLogs",
+            "",
+            "",
+            &[],
+            &[event],
+        ))?;
         self.post(url, body).await.map_err(|_| {
             Error::InvalidParameter(
                 "Could not deliver test message to specified destination. Check if the destination is valid.".into(),
@@ -220,28 +221,18 @@ impl Logs {
                             })
                         })
                         .collect();
+                    let doc = document(
+                        "DATA_MESSAGE",
+                        &scope.account_id,
+                        &due.group,
+                        stream,
+                        &[f.name.as_str()],
+                        &items,
+                    );
                     let sent = match &destination {
-                        Destination::Http(url) => {
-                            let body = payload(
-                                "DATA_MESSAGE",
-                                &scope.account_id,
-                                &due.group,
-                                stream,
-                                &[f.name.as_str()],
-                                &items,
-                            )?;
-                            self.post(url, body).await
-                        }
+                        Destination::Http(url) => self.post(url, gzipped(&doc)?).await,
                         Destination::EventBus(bus) => {
-                            let detail = document(
-                                "DATA_MESSAGE",
-                                &scope.account_id,
-                                &due.group,
-                                stream,
-                                &[f.name.as_str()],
-                                &items,
-                            );
-                            self.put_on_bus(&scope, bus, &due.group, detail).await
+                            self.put_on_bus(&scope, bus, &due.group, doc).await
                         }
                     };
                     if let Err(e) = sent {

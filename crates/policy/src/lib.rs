@@ -11,11 +11,13 @@ mod document;
 mod eval;
 pub mod matching;
 mod request;
+mod service;
 mod variables;
 
 pub use document::{Policy, PolicyKind};
 pub use eval::{authorize, authorize_strict};
 pub use request::{Context, Decision, Outcome, Principal, Request};
+pub use service::{service_decision, statements_mut};
 
 /// The single error type of the crate; every variant maps onto AWS's `MalformedPolicyDocument`,
 /// and the message is the reason AWS would put in that error.

@@ -4,7 +4,7 @@
 
 use crate::{Error, Result};
 use serde_json::{Value as Json, json};
-use sightline_policy::{Context, Decision, Policy, PolicyKind, Principal, Request};
+use sightline_policy::{Decision, Policy, PolicyKind};
 
 /// The actions of AWS's default topic policy, in its order.
 const DEFAULT_ACTIONS: &[&str] = &[
@@ -64,19 +64,8 @@ pub fn validate(document: &str) -> Result<()> {
 }
 
 fn statements(doc: &mut Json) -> Result<&mut Vec<Json>> {
-    let obj = doc
-        .as_object_mut()
-        .ok_or_else(|| Error::invalid("Policy Error: the topic policy is not an object"))?;
-    let entry = obj
-        .entry("Statement")
-        .or_insert_with(|| Json::Array(Vec::new()));
-    if entry.is_object() {
-        let one = entry.take();
-        *entry = Json::Array(vec![one]);
-    }
-    entry
-        .as_array_mut()
-        .ok_or_else(|| Error::invalid("Policy Error: Statement is not a list"))
+    sightline_policy::statements_mut(doc)
+        .ok_or_else(|| Error::invalid("Policy Error: the topic policy's Statement is not a list"))
 }
 
 /// The policy with a statement `label` granting `actions` to `accounts`.
@@ -162,25 +151,16 @@ pub fn service_publish(
     source_account: &str,
     source_arn: &str,
 ) -> Decision {
-    let Ok(p) = Policy::parse(policy, PolicyKind::Resource) else {
-        return Decision::NotApplicable;
-    };
-    let principal = Principal {
-        account: String::new(),
-        arns: Vec::new(),
-        service: Some(service.to_owned()),
-    };
-    let mut context = Context::new();
-    context.set("aws:SourceArn", source_arn);
-    context.set("aws:SourceAccount", source_account);
-    context.set("AWS:SourceOwner", source_account);
-    context.set("aws:PrincipalServiceName", service);
-    p.evaluate(&Request {
-        action: "sns:Publish",
-        resource: topic_arn,
-        principal: &principal,
-        context: &context,
-    })
+    // SNS's older name for the source account stays available to topic policies.
+    sightline_policy::service_decision(
+        policy,
+        "sns:Publish",
+        topic_arn,
+        service,
+        source_account,
+        source_arn,
+        &[("AWS:SourceOwner", source_account)],
+    )
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::{Error, Result};
 use async_trait::async_trait;
 use base64::Engine as _;
 use sightline_core::{QueueMessage, QueueSink, Scope};
-use sightline_policy::{Context, Decision, Policy, PolicyKind, Principal, Request};
+use sightline_policy::Decision;
 
 /// What a queue policy says about `service` sending on behalf of `source_account`
 /// because of `source_arn`.
@@ -22,24 +22,15 @@ pub fn service_send(
     source_account: &str,
     source_arn: &str,
 ) -> Decision {
-    let Ok(p) = Policy::parse(policy, PolicyKind::Resource) else {
-        return Decision::NotApplicable;
-    };
-    let principal = Principal {
-        account: String::new(),
-        arns: Vec::new(),
-        service: Some(service.to_owned()),
-    };
-    let mut context = Context::new();
-    context.set("aws:SourceArn", source_arn);
-    context.set("aws:SourceAccount", source_account);
-    context.set("aws:PrincipalServiceName", service);
-    p.evaluate(&Request {
-        action: "sqs:SendMessage",
-        resource: queue_arn,
-        principal: &principal,
-        context: &context,
-    })
+    sightline_policy::service_decision(
+        policy,
+        "sqs:SendMessage",
+        queue_arn,
+        service,
+        source_account,
+        source_arn,
+        &[],
+    )
 }
 
 fn attribute(a: &sightline_core::QueueAttribute) -> Result<RawAttribute> {
