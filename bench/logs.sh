@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CloudWatch Logs benchmarks, against the release server on this machine:
-#  1. bytes stored per message byte, over distinct ~200-byte JSON application logs
-#     (target at most 0.15);
+#  1. bytes stored per message byte, over distinct ~200-byte JSON application logs,
+#     as flushed and at rest once their hours are sealed (target at most 0.15);
 #  2. PutLogEvents throughput over HTTP, durable: wrk replays signed batches of 4,500
 #     ~200-byte events (the most that fit AWS's 1 MiB batch limit) with 16 connections
 #     (target 500,000 events/s, 100 MB/s);
@@ -12,7 +12,8 @@
 #     (`json_extract_string` + `time_bucket`, 2 threads; target within 1.5x).
 # Prints a table with the ratios to the targets.
 #
-# Environment: BENCH_LOAD_SECONDS (default 35), BENCH_CONNECTIONS (16),
+# Environment: BENCH_LOAD_SECONDS (default 35, after BENCH_WARMUP_SECONDS, default 15, not
+# measured), BENCH_CONNECTIONS (16),
 # BENCH_DISTINCT_BATCHES (40), BENCH_STORAGE_BATCHES (100), CARGO_TARGET_DIR,
 # SIGHTLINE_TEST_VENV (default .venv, made by scripts/test).
 set -euo pipefail

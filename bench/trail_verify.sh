@@ -4,9 +4,14 @@
 # times `aws cloudtrail validate-logs` and `sightline trail verify` on the same trail in
 # the same run (live against the endpoint, and offline over a copy of the bucket pinned
 # to one core), and prints MB/s of (uncompressed) log data with the ratios to the
-# targets: at least 50x validate-logs, at least 500 MB/s on one core.
+# targets: at least 50x validate-logs, at least 500 MB/s on one core. Then both live runs
+# again through bench/latency_proxy.py, as from a remote machine (BENCH_RTT_MS, default
+# 20, of round trip per request).
 #
-# Environment: BENCH_LOAD_SECONDS (default 20), BENCH_CONNECTIONS (default 64),
+# Environment: BENCH_SHAPE (bulk, the default, or realistic: the trail's shape, see
+# bench/trail_verify.py), BENCH_LOAD_SECONDS, BENCH_CONNECTIONS, BENCH_RATE,
+# BENCH_DELIVERY_INTERVAL, BENCH_DIGEST_INTERVAL (each overrides the shape's),
+# BENCH_RTT_MS, BENCH_CONCURRENCIES (e.g. 8,32: more remote rows),
 # CARGO_TARGET_DIR, SIGHTLINE_TEST_VENV (default .venv, made by scripts/test).
 set -euo pipefail
 cd "$(dirname "$0")/.."

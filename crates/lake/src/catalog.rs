@@ -34,6 +34,23 @@ pub struct Segment {
     pub bytes: i64,
 }
 
+/// Segments grouped by their hourly partition.
+pub fn by_partition(
+    segments: impl IntoIterator<Item = Segment>,
+) -> std::collections::BTreeMap<crate::buffer::PartitionKey, Vec<Segment>> {
+    let mut groups: std::collections::BTreeMap<_, Vec<Segment>> = Default::default();
+    for s in segments {
+        let key = crate::buffer::PartitionKey {
+            dataset: s.dataset.clone(),
+            account: s.account.clone(),
+            region: s.region.clone(),
+            hour: s.hour,
+        };
+        groups.entry(key).or_default().push(s);
+    }
+    groups
+}
+
 pub fn migrate(meta: &Meta) -> Result<()> {
     meta.migrate("lake", MIGRATIONS)?;
     Ok(())

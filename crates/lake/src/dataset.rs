@@ -72,6 +72,10 @@ pub enum ColumnHint {
     /// Free text scanned whole (log messages): large pages and a stronger zstd level,
     /// since it is most of what is stored and repeats itself across rows.
     Text,
+    /// Integers that grow steadily down the sorted rows (times, sequence numbers):
+    /// stored as bit-packed deltas, a fraction of a byte a row where zstd over plain
+    /// values keeps several.
+    Ordered,
 }
 
 /// The `Utf8View` form of a string column, over the same bytes.

@@ -11,6 +11,7 @@ pub mod dict_count;
 pub mod newest;
 pub mod purge;
 pub mod query;
+pub mod seal;
 pub mod segment;
 pub mod sink;
 pub mod store;
@@ -82,6 +83,13 @@ pub struct Options {
     pub delete_grace: Duration,
     /// Drop hourly partitions older than this many days (all datasets); None keeps all.
     pub retention_days: Option<u32>,
+    /// Seal a partition this long after its hour ended (None: never). Stragglers that
+    /// arrive later are sealed on a later round.
+    pub seal_after: Option<Duration>,
+    /// zstd level of free text in sealed segments.
+    pub seal_level: i32,
+    /// Rows of one sealed segment at most: what the sealer holds in memory at once.
+    pub seal_rows: usize,
 }
 
 impl Default for Options {
@@ -93,6 +101,9 @@ impl Default for Options {
             compact_segments: 8,
             delete_grace: Duration::from_secs(60),
             retention_days: None,
+            seal_after: Some(Duration::from_secs(600)),
+            seal_level: 19,
+            seal_rows: 1 << 20,
         }
     }
 }
@@ -335,7 +346,9 @@ impl Lake {
                 "{}/{generation:016x}-{i:04}.parquet",
                 segment::partition_dir(&key)
             );
-            let seg = self.write_segment(ds, key, batches, rel).await?;
+            let seg = self
+                .write_segment(ds, key, batches, rel, segment::Profile::Hot)
+                .await?;
             stats.segments += 1;
             stats.rows += seg.rows as usize;
             stats.bytes += seg.bytes as usize;
@@ -368,14 +381,19 @@ impl Lake {
         key: PartitionKey,
         batches: Vec<datafusion::arrow::record_batch::RecordBatch>,
         rel: String,
+        profile: segment::Profile,
     ) -> Result<Segment> {
-        let (sorted, bytes) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let work = move || -> Result<_> {
             let sorted = segment::sorted(&ds.schema(), ds.time_column(), &batches)?;
-            let bytes = segment::encode(&sorted, ds.column_hints())?;
+            let bytes = segment::encode(&sorted, ds.column_hints(), profile)?;
             Ok((sorted, bytes))
-        })
-        .await
-        .map_err(|e| Error::Wal(e.to_string()))??;
+        };
+        let (sorted, bytes) = match profile {
+            segment::Profile::Hot => tokio::task::spawn_blocking(work)
+                .await
+                .map_err(|e| Error::Wal(e.to_string()))??,
+            segment::Profile::Sealed { .. } => seal::on_idle_thread(work).await??,
+        };
         let len = bytes.len();
         self.store
             .store
@@ -386,18 +404,15 @@ impl Lake {
     }
 
     /// Merges partitions that gathered many small segments into one segment each.
+    /// Sealed segments are left alone: rewriting them at the hot profile would undo
+    /// the sealer's work (see `seal`).
     pub async fn compact(&self) -> Result<usize> {
         let _m = self.maintenance.lock().await;
-        let mut groups: BTreeMap<PartitionKey, Vec<Segment>> = BTreeMap::new();
-        for s in catalog::all_segments(&self.meta)? {
-            let key = PartitionKey {
-                dataset: s.dataset.clone(),
-                account: s.account.clone(),
-                region: s.region.clone(),
-                hour: s.hour,
-            };
-            groups.entry(key).or_default().push(s);
-        }
+        let groups = catalog::by_partition(
+            catalog::all_segments(&self.meta)?
+                .into_iter()
+                .filter(|s| !segment::is_sealed(&s.path)),
+        );
         let mut merged = 0;
         for (key, segs) in groups {
             if segs.len() < self.options.compact_segments {
@@ -410,20 +425,29 @@ impl Lake {
             let ds = self.dataset(&key.dataset)?.clone();
             let stamp = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
             let rel = format!("{}/c{stamp:016x}.parquet", segment::partition_dir(&key));
-            let seg = self.write_segment(ds, key, batches, rel).await?;
+            let seg = self
+                .write_segment(ds, key, batches, rel, segment::Profile::Hot)
+                .await?;
             let removed: Vec<String> = segs.iter().map(|s| s.path.clone()).collect();
-            {
-                let _v = self.view.write().await;
-                catalog::commit(&self.meta, &[seg], &removed, None)?;
-            }
-            let now = Instant::now();
-            self.pending_deletes
-                .lock()
-                .extend(removed.into_iter().map(|p| (now, p)));
+            self.replace_segments(seg, removed).await?;
             merged += 1;
         }
         self.delete_expired().await?;
         Ok(merged)
+    }
+
+    /// Commits `added` in place of `removed` (under the view lock, so no query sees
+    /// both), and deletes the removed files once running queries are done with them.
+    async fn replace_segments(&self, added: Segment, removed: Vec<String>) -> Result<()> {
+        {
+            let _v = self.view.write().await;
+            catalog::commit(&self.meta, &[added], &removed, None)?;
+        }
+        let now = Instant::now();
+        self.pending_deletes
+            .lock()
+            .extend(removed.into_iter().map(|p| (now, p)));
+        Ok(())
     }
 
     async fn read_segment(
@@ -527,6 +551,10 @@ impl Lake {
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         let lake = Arc::clone(self);
+        let sealer = self
+            .options
+            .seal_after
+            .map(|_| self.spawn_sealer(stop.clone()));
         tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -562,6 +590,12 @@ impl Lake {
                         }
                     }
                 }
+            }
+            // A seal cut short leaves at most a file outside the catalog, which the
+            // next open removes; its partition is sealed again later.
+            if let Some(sealer) = sealer {
+                sealer.abort();
+                let _ = sealer.await;
             }
         })
     }

@@ -110,11 +110,22 @@ impl Lake {
     /// A session for short, selective reads: Parquet filter pushdown decodes the wide
     /// columns only for rows that pass the filters.
     pub fn lookup_context(&self) -> SessionContext {
-        let config = datafusion::prelude::SessionConfig::new()
-            .set_bool("datafusion.execution.parquet.pushdown_filters", true)
-            .set_bool("datafusion.execution.parquet.reorder_filters", true);
-        self.context(config)
+        self.context(lookup_config())
     }
+
+    /// A lookup session whose scans split each segment into `partitions` byte ranges.
+    /// A read of a narrow time range touches a few neighbouring row groups of a large
+    /// segment; split only once per core, they mostly fall in one range and one core
+    /// reads them while the others idle.
+    pub fn fine_lookup_context(&self, partitions: usize) -> SessionContext {
+        self.context(lookup_config().with_target_partitions(partitions.max(1)))
+    }
+}
+
+fn lookup_config() -> datafusion::prelude::SessionConfig {
+    datafusion::prelude::SessionConfig::new()
+        .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+        .set_bool("datafusion.execution.parquet.reorder_filters", true)
 }
 
 async fn page(

@@ -68,7 +68,10 @@ impl Lake {
                 let ds = self.dataset(&key.dataset)?.clone();
                 let stamp = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
                 let rel = format!("{}/p{stamp:016x}.parquet", segment::partition_dir(&key));
-                added.push(self.write_segment(ds, key, kept, rel).await?);
+                added.push(
+                    self.write_segment(ds, key, kept, rel, segment::Profile::Hot)
+                        .await?,
+                );
             }
             {
                 let _v = self.view.write().await;

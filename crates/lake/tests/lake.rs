@@ -521,3 +521,147 @@ async fn archived_events_come_as_documents_or_encoded_rows_and_survive_reopen() 
             .is_empty()
     );
 }
+
+fn log_event<'a>(
+    seq: i64,
+    time_ms: i64,
+    message: &'a str,
+) -> sightline_lake::datasets::logs::LogEvent<'a> {
+    sightline_lake::datasets::logs::LogEvent {
+        timestamp_ms: time_ms,
+        ingestion_ms: time_ms + 5,
+        seq,
+        group_id: "g1",
+        group: "app",
+        stream: "s",
+        message,
+        key_id: None,
+    }
+}
+
+async fn messages(lake: &Lake) -> Vec<String> {
+    let out = lake
+        .sql(A, "SELECT message FROM log_events ORDER BY seq")
+        .await
+        .unwrap();
+    out.json_rows()
+        .unwrap()
+        .iter()
+        .map(|r| r["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A partition whose hour is over is rewritten once, densely, as one sealed segment with
+/// the same rows; the current hour is left to flushes; the hot compaction never merges
+/// a sealed segment; late rows are sealed again together with the small sealed segment.
+#[tokio::test]
+async fn closed_partitions_are_sealed_once_with_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg_dir = dir.path().join("seg");
+    let lake = open(dir.path(), SegmentStore::local(&seg_dir).unwrap()).await;
+    let scope = Scope::new(A, "us-east-1");
+    let old_hour = 1_795_000_000_000 / 3_600_000 * 3_600_000; // 2026-11-18
+    let now = chrono::Utc::now().timestamp_millis();
+    let texts: Vec<String> = (0..3000)
+        .map(|i| {
+            format!(
+                r#"{{"level":"INFO","user":"u{}","msg":"request {} done"}}"#,
+                i % 97,
+                i * 7
+            )
+        })
+        .collect();
+    let mut seq = 0;
+    for part in texts.chunks(1000) {
+        let mut rows = Vec::new();
+        for t in part {
+            seq += 1;
+            rows.push(log_event(seq, old_hour + seq * 100, t));
+        }
+        seq += 1;
+        rows.push(log_event(seq, now, "current hour"));
+        lake.append_encoded("log_events", &scope, &rows, 1 << 16)
+            .await
+            .unwrap();
+        lake.flush().await.unwrap();
+    }
+    let before = messages(&lake).await;
+    assert_eq!(before.len(), 3003);
+    let parquet = |d: &std::path::Path| {
+        let mut v: Vec<String> = walk(d)
+            .into_iter()
+            .filter(|p| p.ends_with(".parquet"))
+            .collect();
+        v.sort();
+        v
+    };
+    let name = |p: &String| p.rsplit('/').next().unwrap().to_owned();
+    let old_dir = seg_dir.join("log_events");
+    let unsealed_bytes: u64 = parquet(&old_dir)
+        .iter()
+        .filter(|p| p.contains("date=2026-11-18"))
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+
+    let stats = lake.seal().await.unwrap();
+    assert_eq!((stats.segments_written, stats.segments_replaced), (1, 3));
+    lake.seal().await.unwrap(); // deletes what the first round replaced
+    let files = parquet(&old_dir);
+    let old: Vec<&String> = files
+        .iter()
+        .filter(|p| p.contains("date=2026-11-18"))
+        .collect();
+    assert_eq!(old.len(), 1, "{files:?}");
+    assert!(name(old[0]).starts_with('s'), "{files:?}");
+    assert!(std::fs::metadata(old[0]).unwrap().len() < unsealed_bytes);
+    let current: Vec<&String> = files
+        .iter()
+        .filter(|p| !p.contains("date=2026-11-18"))
+        .collect();
+    assert_eq!(
+        current.len(),
+        3,
+        "the current hour stays as flushed: {files:?}"
+    );
+    assert!(current.iter().all(|p| !name(p).starts_with('s')));
+    assert_eq!(messages(&lake).await, before, "same rows, same order");
+    assert_eq!(
+        lake.seal().await.unwrap().segments_written,
+        0,
+        "nothing left to seal"
+    );
+
+    // Hot compaction merges the current hour's segments only.
+    assert_eq!(lake.compact().await.unwrap(), 1);
+    let files = parquet(&old_dir);
+    assert!(
+        files.contains(old[0]),
+        "the sealed segment is untouched: {files:?}"
+    );
+
+    // A straggler for the sealed hour: sealed again with the small sealed segment.
+    lake.append_encoded(
+        "log_events",
+        &scope,
+        &[log_event(10_000, old_hour + 5, "late")],
+        256,
+    )
+    .await
+    .unwrap();
+    lake.flush().await.unwrap();
+    let stats = lake.seal().await.unwrap();
+    assert_eq!((stats.segments_written, stats.segments_replaced), (1, 2));
+    lake.seal().await.unwrap();
+    let files = parquet(&old_dir);
+    assert_eq!(
+        files
+            .iter()
+            .filter(|p| p.contains("date=2026-11-18"))
+            .count(),
+        1,
+        "{files:?}"
+    );
+    let after = messages(&lake).await;
+    assert_eq!(after.len(), 3004);
+    assert_eq!(after.last().map(String::as_str), Some("late"));
+}

@@ -14,9 +14,18 @@ use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Expr, col, lit};
 use sightline_core::Scope;
 use sightline_lake::datasets::logs as dataset;
+use sightline_lake::table::ScopedTable;
 use sightline_logfilter::FilterPattern;
 use std::sync::Arc;
 
+/// Rows of a FilterLogEvents read's first time slice (see `query_in_slices`); later
+/// slices are sized from the matches found so far, and double while none are.
+const SLICE_ROWS: f64 = 1_048_576.0;
+/// Byte ranges a scan splits each segment into, several per core, so the row groups of
+/// one time slice spread over every core (see `Lake::fine_lookup_context`).
+const SCAN_PARTITIONS: usize = 16;
+/// Rows a slice reads at least: below this a query's fixed cost outweighs its scan.
+const MIN_SLICE_ROWS: f64 = 262_144.0;
 /// Responses stop at 1 MB of events, as AWS's do.
 const MAX_RESPONSE_BYTES: usize = 1_048_576;
 pub const MAX_LIMIT: usize = 10_000;
@@ -202,7 +211,12 @@ impl Logs {
         order: Order,
         limit: usize,
     ) -> Result<Vec<Event>> {
-        let table = self
+        let table = Arc::new(self.snapshot(scope, window).await?);
+        self.run(&table, keys, filter, order, limit).await
+    }
+
+    async fn snapshot(&self, scope: &Scope, window: (i64, i64)) -> Result<ScopedTable> {
+        Ok(self
             .lake
             .snapshot(
                 dataset::NAME,
@@ -211,9 +225,19 @@ impl Logs {
                 window.0,
                 window.1,
             )
-            .await?;
-        let ctx = self.lake.lookup_context();
-        let mut df = ctx.read_table(Arc::new(table))?;
+            .await?)
+    }
+
+    async fn run(
+        &self,
+        table: &Arc<ScopedTable>,
+        keys: &Arc<Keyring>,
+        filter: Expr,
+        order: Order,
+        limit: usize,
+    ) -> Result<Vec<Event>> {
+        let ctx = self.lake.fine_lookup_context(SCAN_PARTITIONS);
+        let mut df = ctx.read_table(table.clone())?;
         if !keys.is_empty() {
             df = df.with_column(
                 "message",
@@ -244,6 +268,75 @@ impl Logs {
             ])?;
         let batches = df.collect().await?;
         Ok(events_of(&batches))
+    }
+
+    /// The first `limit` events passing `filter` in time order, read a time slice at a
+    /// time and stopping once a response's worth is found. A sort over the whole
+    /// window would read every event before answering, however early the page fills;
+    /// a rare term over a large group then cost a full scan per page.
+    async fn query_in_slices(
+        &self,
+        scope: &Scope,
+        window: (i64, i64),
+        keys: &Arc<Keyring>,
+        filter: Expr,
+        limit: usize,
+    ) -> Result<Vec<Event>> {
+        let table = Arc::new(self.snapshot(scope, window).await?);
+        let mut spans: Vec<(i64, i64, u64)> = table
+            .segments
+            .iter()
+            .map(|s| (s.min_time, s.max_time, s.rows.max(0) as u64))
+            .collect();
+        for b in &table.buffered {
+            if let Some(t) = b
+                .column_by_name("event_time")
+                .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
+                && let (Some(lo), Some(hi)) = (
+                    datafusion::arrow::compute::min(t),
+                    datafusion::arrow::compute::max(t),
+                )
+            {
+                spans.push((lo, hi, b.num_rows() as u64));
+            }
+        }
+        let estimate = RowEstimate {
+            spans: &spans,
+            window,
+        };
+        let mut out: Vec<Event> = Vec::new();
+        let (mut bytes, mut scanned) = (0usize, 0f64);
+        let mut start = window.0;
+        loop {
+            // How many rows the rest of the page should take, at the density of
+            // matches and their size seen so far; a first slice of SLICE_ROWS.
+            let rows = if out.is_empty() {
+                (scanned * 2.0).max(SLICE_ROWS)
+            } else {
+                let per_row = out.len() as f64 / scanned.max(1.0);
+                let event_bytes = bytes as f64 / out.len() as f64;
+                let left = ((limit - out.len()) as f64).min(
+                    (MAX_RESPONSE_BYTES.saturating_sub(bytes) as f64 / event_bytes).ceil() + 1.0,
+                );
+                (left / per_row * 1.05).max(MIN_SLICE_ROWS)
+            };
+            let end = estimate.cut(start, rows);
+            let slice = filter
+                .clone()
+                .and(col("event_time").gt_eq(ts(start)))
+                .and(col("event_time").lt_eq(ts(end)));
+            let got = self
+                .run(&table, keys, slice, Order::TimeAscending, limit - out.len())
+                .await?;
+            scanned += estimate.upto(end) - estimate.upto(start.saturating_sub(1));
+            bytes += got.iter().map(|e| e.message.len() + 26).sum::<usize>();
+            out.extend(got);
+            if out.len() >= limit || bytes > MAX_RESPONSE_BYTES || end >= window.1 {
+                break;
+            }
+            start = end + 1;
+        }
+        Ok(out)
     }
 
     pub async fn get_events(
@@ -362,15 +455,9 @@ impl Logs {
             if let Some(p) = pattern.filter(|p| !p.matches_everything()) {
                 filter = filter.and(PatternUdf::call(Arc::new(p), col("message")));
             }
+            let from = lo.max(position.0);
             events = self
-                .query(
-                    scope,
-                    (lo, hi),
-                    &keys,
-                    filter,
-                    Order::TimeAscending,
-                    limit + 1,
-                )
+                .query_in_slices(scope, (from, hi), &keys, filter, limit + 1)
                 .await?;
             if events.len() > limit {
                 events.truncate(limit);
@@ -389,5 +476,81 @@ impl Logs {
             searched: streams.into_iter().map(|s| (s, complete)).collect(),
             next,
         })
+    }
+}
+
+/// Estimated rows over time: each span (min time, max time, rows) taken as spread
+/// evenly over its time range, within a window.
+struct RowEstimate<'a> {
+    spans: &'a [(i64, i64, u64)],
+    window: (i64, i64),
+}
+
+impl RowEstimate<'_> {
+    /// Rows estimated at or before `t` within the window.
+    fn upto(&self, t: i64) -> f64 {
+        let (lo, hi) = self.window;
+        self.spans
+            .iter()
+            .map(|&(a, b, rows)| {
+                let (a, b) = (a.max(lo), b.min(hi));
+                if b < a || t < a {
+                    return 0.0;
+                }
+                let part = (t.min(b) - a) as f64 + 1.0;
+                rows as f64 * part / ((b - a) as f64 + 1.0)
+            })
+            .sum()
+    }
+
+    fn total(&self) -> f64 {
+        self.upto(self.window.1)
+    }
+
+    /// The end of the inclusive range that starts at `start` and holds about `rows`
+    /// rows; the window's end when fewer are left.
+    fn cut(&self, start: i64, rows: f64) -> i64 {
+        let hi = self.window.1;
+        let goal = self.upto(start.saturating_sub(1)) + rows.max(1.0);
+        if start >= hi || self.total() <= goal {
+            return hi;
+        }
+        let (mut a, mut b) = (start, hi);
+        while a < b {
+            let mid = a + (b - a) / 2;
+            if self.upto(mid) >= goal {
+                b = mid;
+            } else {
+                a = mid + 1;
+            }
+        }
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RowEstimate;
+
+    #[test]
+    fn cuts_follow_the_estimated_rows() {
+        let spans = [(0, 999, 4000), (500, 1499, 4000)];
+        let e = RowEstimate {
+            spans: &spans,
+            window: (0, 2000),
+        };
+        assert_eq!(e.total(), 8000.0);
+        // 1000 rows: the first quarter of the first span.
+        assert_eq!(e.cut(0, 1000.0), 249);
+        // Where the spans overlap, rows are twice as dense.
+        assert_eq!(e.cut(500, 1000.0), 624);
+        // Past what is left: the window's end.
+        assert_eq!(e.cut(1400, 5000.0), 2000);
+        assert_eq!(e.cut(2000, 1.0), 2000);
+        let empty = RowEstimate {
+            spans: &[],
+            window: (5, 9),
+        };
+        assert_eq!(empty.cut(5, 100.0), 9);
     }
 }

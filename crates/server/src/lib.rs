@@ -76,6 +76,10 @@ pub struct Config {
     pub lake_store: String,
     /// Drop telemetry partitions older than this many days.
     pub lake_retention_days: Option<u32>,
+    /// How long after its hour a partition is sealed (recompressed densely).
+    pub lake_seal_after: std::time::Duration,
+    /// zstd level of sealed log text; 0 turns sealing off.
+    pub lake_seal_level: i32,
     /// The key that wraps KMS key material at rest; `DATA_DIR/kms/master.key` when unset
     /// (created on first start, mode 0600).
     pub kms_master_key_file: Option<PathBuf>,
@@ -110,6 +114,8 @@ impl Default for Config {
             lake_flush_seconds: 60,
             lake_store: String::new(),
             lake_retention_days: None,
+            lake_seal_after: std::time::Duration::from_secs(600),
+            lake_seal_level: 19,
             kms_master_key_file: None,
             trail_delivery_interval: std::time::Duration::from_secs(300),
             trail_digest_interval: std::time::Duration::from_secs(3600),
@@ -172,6 +178,8 @@ pub async fn start(config: Config) -> Result<Running> {
     let lake_options = sightline_lake::Options {
         flush_interval: std::time::Duration::from_secs(config.lake_flush_seconds.max(1)),
         retention_days: config.lake_retention_days,
+        seal_after: (config.lake_seal_level > 0).then_some(config.lake_seal_after),
+        seal_level: config.lake_seal_level.clamp(1, 22),
         ..sightline_lake::Options::default()
     };
     let lake = sightline_lake::Lake::open(&data_dir, store, meta.clone(), lake_options).await?;

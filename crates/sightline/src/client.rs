@@ -206,7 +206,8 @@ struct Outgoing<'a> {
     payload: Vec<u8>,
 }
 
-/// Signs the request with SigV4 for `service` and sends it on a new connection.
+/// Signs the request with SigV4 for `service` and sends it, on an idle connection to
+/// the same server when there is one.
 async fn send(
     p: &Profile,
     t: &Target,
@@ -240,28 +241,73 @@ async fn send(
         &p.secret,
         now,
     );
-    let stream = tokio::net::TcpStream::connect((t.host.as_str(), t.port))
-        .await
-        .with_context(|| format!("cannot reach {}", p.endpoint))?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
     let uri = if query.is_empty() {
         path.to_owned()
     } else {
         format!("{path}?{query}")
     };
-    let mut req = http::Request::builder().method(method).uri(uri);
-    for (k, v) in headers.iter() {
-        req = req.header(k, v);
-    }
-    let resp = sender
-        .send_request(req.body(Full::new(Bytes::from(payload)))?)
-        .await?;
+    let payload = Bytes::from(payload);
+    let request = || {
+        let mut req = http::Request::builder().method(method.clone()).uri(&uri);
+        for (k, v) in headers.iter() {
+            req = req.header(k, v);
+        }
+        req.body(Full::new(payload.clone()))
+    };
+    let (sender, resp) = loop {
+        let (mut sender, reused) = match idle_connection(t).await {
+            Some(sender) => (sender, true),
+            None => {
+                let stream = tokio::net::TcpStream::connect((t.host.as_str(), t.port))
+                    .await
+                    .with_context(|| format!("cannot reach {}", p.endpoint))?;
+                let (sender, conn) =
+                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                        .await?;
+                tokio::spawn(conn);
+                (sender, false)
+            }
+        };
+        match sender.send_request(request()?).await {
+            Ok(resp) => break (sender, resp),
+            // The server closed an idle connection before the request went out: it
+            // never saw the request, so it goes again on a new connection.
+            Err(e) if reused && e.is_canceled() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let bytes = resp.into_body().collect().await?.to_bytes();
+    IDLE.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(((t.host.clone(), t.port), sender));
     Ok((status, headers, bytes))
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// Connections whose last exchange is over, for the next request to the same server:
+/// a new connection costs a round trip before the request can go, which is most of a
+/// small request's time when the server is far away (`trail verify` fetches hundreds of
+/// small files).
+static IDLE: std::sync::Mutex<Vec<((String, u16), Sender)>> = std::sync::Mutex::new(Vec::new());
+
+/// An idle connection to `t` that can take a request now, if any.
+async fn idle_connection(t: &Target) -> Option<Sender> {
+    loop {
+        let mut sender = {
+            let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
+            let i = idle
+                .iter()
+                .rposition(|(k, _)| k.0 == t.host && k.1 == t.port)?;
+            idle.swap_remove(i).1
+        };
+        // A connection the server closed meanwhile is dropped for the next one.
+        if sender.ready().await.is_ok() {
+            return Some(sender);
+        }
+    }
 }
 
 /// POSTs one awsJson1_1 operation, signed with SigV4 for `service`.

@@ -130,6 +130,13 @@ struct ServerArgs {
     /// Drop audit and telemetry partitions older than this many days (default: keep all).
     #[arg(long)]
     lake_retention_days: Option<u32>,
+    /// Seal an hourly partition this long after its hour ends: its segments are
+    /// rewritten once at a strong zstd level (see --lake-seal-level).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    lake_seal_after: std::time::Duration,
+    /// zstd level of log text in sealed partitions (1-22); 0 turns sealing off.
+    #[arg(long, default_value_t = 19, value_parser = clap::value_parser!(i32).range(0..=22))]
+    lake_seal_level: i32,
     /// File holding the KMS master key (base64 of 32 bytes), created with mode 0600 if
     /// missing (default: DATA_DIR/kms/master.key). Keep it apart from the data directory
     /// so a copy of the data alone cannot decrypt anything.
@@ -276,6 +283,8 @@ fn main() -> anyhow::Result<()> {
                     lake_flush_seconds: a.lake_flush_seconds,
                     lake_store: a.lake_store,
                     lake_retention_days: a.lake_retention_days,
+                    lake_seal_after: a.lake_seal_after,
+                    lake_seal_level: a.lake_seal_level,
                     kms_master_key_file: a.kms_master_key_file,
                     trail_delivery_interval: a.trail_delivery_interval,
                     trail_digest_interval: a.trail_digest_interval,

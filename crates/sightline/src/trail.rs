@@ -59,6 +59,12 @@ pub struct VerifyArgs {
     /// Print notes on the chain too (restarts after logging was stopped).
     #[arg(long)]
     pub verbose: bool,
+    /// Requests to keep in flight at once: each waits for the network, so from afar the
+    /// verifier mostly waits unless many are. At most this many log files are held in
+    /// memory at once: lower it for huge files on a small machine.
+    #[arg(long, default_value_t = verify::DEFAULT_CONCURRENCY as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: u32,
     #[command(flatten)]
     pub conn: Connection,
 }
@@ -298,25 +304,27 @@ async fn verify_trail(a: &VerifyArgs, arn: &str) -> Result<bool> {
                     public_keys: public_keys(&keys),
                     latest_digest: None,
                     closed: a.closed,
+                    concurrency: a.concurrency as usize,
                 },
             )
         }
         None => {
             let profile = a.conn.profile()?;
-            let trails =
-                cloudtrail(&profile, "DescribeTrails", json!({"trailNameList": [arn]})).await?;
+            // At once: each is a round trip.
+            let (trails, keys, status) = tokio::try_join!(
+                cloudtrail(&profile, "DescribeTrails", json!({"trailNameList": [arn]})),
+                cloudtrail(
+                    &profile,
+                    "ListPublicKeys",
+                    json!({"StartTime": 0, "EndTime": (Utc::now() + chrono::Duration::days(1)).timestamp()}),
+                ),
+                cloudtrail(&profile, "GetTrailStatus", json!({"Name": arn})),
+            )?;
             let trail = trails["trailList"]
                 .as_array()
                 .and_then(|l| l.first())
                 .cloned()
                 .ok_or_else(|| anyhow!("trail {arn} not found"))?;
-            let keys = cloudtrail(
-                &profile,
-                "ListPublicKeys",
-                json!({"StartTime": 0, "EndTime": (Utc::now() + chrono::Duration::days(1)).timestamp()}),
-            )
-            .await?;
-            let status = cloudtrail(&profile, "GetTrailStatus", json!({"Name": arn})).await?;
             let latest_digest = status["LatestDigestDeliveryTime"]
                 .as_f64()
                 .and_then(|s| DateTime::from_timestamp(s as i64, 0));
@@ -338,6 +346,7 @@ async fn verify_trail(a: &VerifyArgs, arn: &str) -> Result<bool> {
                 end,
                 public_keys: public_keys(&keys),
                 latest_digest,
+                concurrency: a.concurrency as usize,
                 // Stopped, and its last delivery is listed by a digest.
                 closed: status["IsLogging"] == J::Bool(false)
                     && status["LatestDeliveryTime"]

@@ -116,7 +116,12 @@ impl Dataset for LogEvents {
     }
 
     fn column_hints(&self) -> &'static [(&'static str, ColumnHint)] {
-        &[("seq", ColumnHint::Unique), ("message", ColumnHint::Text)]
+        &[
+            ("event_time", ColumnHint::Ordered),
+            ("ingestion_time", ColumnHint::Ordered),
+            ("seq", ColumnHint::Ordered),
+            ("message", ColumnHint::Text),
+        ]
     }
 
     fn to_batch_from_json(
