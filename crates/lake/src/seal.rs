@@ -157,13 +157,19 @@ pub(crate) async fn on_idle_thread<T: Send + 'static>(
         .map_err(|_| Error::Wal("the sealing thread stopped without an answer".into()))
 }
 
-/// Nice 19 for the calling thread (Linux keeps a nice value per thread).
+/// SCHED_IDLE for the calling thread: it runs only when no other thread wants the
+/// core, and yields it as soon as one does (nice 19 alone still takes whole time slices
+/// in the short gaps of a query's threads). Nice 19 where SCHED_IDLE is refused.
 fn lower_priority() {
-    // SAFETY: setpriority only reads its integer arguments; `who` 0 is the calling
-    // thread on Linux. A failure leaves the priority as it was, which is harmless.
+    // SAFETY: both calls only read their arguments (the parameter struct is a plain
+    // integer); pid/who 0 is the calling thread on Linux. A failure leaves the thread's
+    // priority as it was, which is harmless.
     #[cfg(target_os = "linux")]
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        let param = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        }
     }
 }
 
