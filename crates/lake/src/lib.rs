@@ -429,7 +429,7 @@ impl Lake {
                 .write_segment(ds, key, batches, rel, segment::Profile::Hot)
                 .await?;
             let removed: Vec<String> = segs.iter().map(|s| s.path.clone()).collect();
-            self.replace_segments(seg, removed).await?;
+            self.replace_segments(&[seg], removed).await?;
             merged += 1;
         }
         self.delete_expired().await?;
@@ -438,10 +438,10 @@ impl Lake {
 
     /// Commits `added` in place of `removed` (under the view lock, so no query sees
     /// both), and deletes the removed files once running queries are done with them.
-    async fn replace_segments(&self, added: Segment, removed: Vec<String>) -> Result<()> {
+    async fn replace_segments(&self, added: &[Segment], removed: Vec<String>) -> Result<()> {
         {
             let _v = self.view.write().await;
-            catalog::commit(&self.meta, &[added], &removed, None)?;
+            catalog::commit(&self.meta, added, &removed, None)?;
         }
         let now = Instant::now();
         self.pending_deletes

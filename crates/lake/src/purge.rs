@@ -9,7 +9,6 @@ use crate::{Error, Lake, Result, segment};
 use datafusion::arrow::array::BooleanArray;
 use datafusion::arrow::compute::{filter_record_batch, not};
 use datafusion::arrow::record_batch::RecordBatch;
-use std::time::Instant;
 
 /// Decides, for each row of a batch, whether it goes.
 pub type DropRows<'a> = &'a (dyn Fn(&RecordBatch) -> Result<BooleanArray> + Send + Sync);
@@ -73,11 +72,7 @@ impl Lake {
                         .await?,
                 );
             }
-            {
-                let _v = self.view.write().await;
-                catalog::commit(&self.meta, &added, std::slice::from_ref(&s.path), None)?;
-            }
-            self.pending_deletes.lock().push((Instant::now(), s.path));
+            self.replace_segments(&added, vec![s.path]).await?;
             stats.segments_rewritten += 1;
             stats.rows_removed += removed;
         }

@@ -106,7 +106,7 @@ impl Lake {
                 return Ok(None);
             }
             // Still under the maintenance lock: nothing can replace them meanwhile.
-            self.replace_segments(seg, removed).await?;
+            self.replace_segments(&[seg], removed).await?;
         }
         tracing::info!(
             dataset = %key.dataset,
