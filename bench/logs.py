@@ -21,9 +21,10 @@ from botocore.awsrequest import AWSRequest  # noqa: E402
 from sightline_support import SightlineServer, query  # noqa: E402
 
 BATCH = 4500  # ~200-byte messages: the most that fit AWS's 1 MiB batch limit
-DISTINCT = int(os.environ.get("BENCH_DISTINCT_BATCHES", "40"))
-LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "35"))
-WARMUP_SECONDS = int(os.environ.get("BENCH_WARMUP_SECONDS", "15"))
+# Batches per second the load could reach at most: distinct batches are made for that.
+MAX_RATE = int(os.environ.get("BENCH_MAX_RATE", "150"))
+LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "25"))
+WARMUP_SECONDS = int(os.environ.get("BENCH_WARMUP_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 STORAGE_BATCHES = int(os.environ.get("BENCH_STORAGE_BATCHES", "100"))
 NEEDLE = "needle-7f3a"
@@ -31,6 +32,8 @@ NEEDLE = "needle-7f3a"
 SERVICES = ["checkout", "cart", "search", "auth", "payments", "inventory", "shipping"]
 PATHS = ["/api/v1/orders", "/api/v1/cart", "/api/v1/search", "/login", "/api/v1/items/{id}",
          "/api/v1/pay", "/health", "/api/v2/recommendations"]
+# The fleet the lines come from.
+HOSTS = [f"ip-10-0-{i // 8}-{17 + i * 5}" for i in range(48)]
 WORDS = ("request completed user session cache miss hit retry timeout upstream database "
          "query returned rows connection pool acquired released token refreshed order "
          "created updated shipped payment authorized declined").split()
@@ -47,6 +50,7 @@ def message(r: random.Random, now_ms: int) -> str:
         "latency": round(r.lognormvariate(3, 1), 1),
         "user": f"u{r.randrange(20000)}",
         "req": "%016x" % r.getrandbits(64),
+        "host": r.choice(HOSTS),
         "msg": " ".join(r.choice(WORDS) for _ in range(r.randrange(3, 9))),
     }
     if r.random() < 0.001:
@@ -64,6 +68,101 @@ def batches(seed: int, n: int, start_ms: int, span_ms: int):
         out.append([{"timestamp": base + (i * per) // BATCH, "message": message(r, base)}
                     for i in range(BATCH)])
     return out
+
+
+class DistinctLoad:
+    """Signed PutLogEvents bodies in which no event repeats, for wrk to send one after
+    another. Replaying a few bodies would flatter every measure: copies of an event
+    share a timestamp, so flushed segments hold them side by side and compress (and
+    then scan) many times better than real logs do. Each event is a pool message with
+    its request id made unique, events ordered in time across all bodies."""
+
+    POOL = 200_000
+
+    def __init__(self, srv, base: Path, n_bodies: int, start_ms: int, span_ms: int):
+        r = random.Random(11)
+        pieces = []
+        for _ in range(self.POOL):
+            m = message(r, 0)
+            head, tail = m.split('"req":"', 1)
+            head += '"req":"'
+            tail = tail[16:]
+            # JSON escaping is per character, so the escaped message is the escaped
+            # pieces around the (plain hex) id.
+            pieces.append((head, tail, json.dumps(head)[:-1], json.dumps(tail)[1:]))
+        self.paths, self.heads = [], []
+        self.msg_bytes = 0
+        self.text_parts = []  # (first event index, count) per body, for messages()
+        total = n_bodies * BATCH
+        for k in range(n_bodies):
+            events = []
+            for i in range(k * BATCH, (k + 1) * BATCH):
+                head, tail, ehead, etail = pieces[i % self.POOL]
+                rid = "%016x" % ((i * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+                ts = start_ms + i * span_ms // total
+                events.append(f'{{"timestamp":{ts},"message":{ehead}{rid}{etail}}}')
+                self.msg_bytes += len(head) + 16 + len(tail)
+            body = ('{"logGroupName":"bench","logStreamName":"s","logEvents":['
+                    + ",".join(events) + "]}").encode()
+            path = base / f"load{k}.json"
+            path.write_bytes(body)
+            self.paths.append(path)
+            self.heads.append(signed(srv, body, "PutLogEvents"))
+        self.pieces = pieces
+
+    def message_bytes_per_event(self) -> float:
+        return self.msg_bytes / (len(self.paths) * BATCH)
+
+    def write_text(self, path: Path, n_events: int) -> None:
+        """The first n_events messages, one per line (what was sent, in order)."""
+        with open(path, "w") as f:
+            for i in range(n_events):
+                head, tail, _, _ = self.pieces[i % self.POOL]
+                f.write(f"{head}{(i * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF:016x}{tail}\n")
+
+    def lua(self, path: Path) -> None:
+        """A wrk script sending the bodies in order from an offset (env BODY_OFFSET), one
+        thread taking the even ones and the other the odd ones; it counts how often it
+        ran out and had to send a body again."""
+        lines = ["heads = {}", f"n = {len(self.paths)}"]
+        for i, h in enumerate(self.heads):
+            lines.append(f"heads[{i}] = {{" + ", ".join(f'["{k}"] = "{v}"' for k, v in h.items()) + "}")
+        lines.append(f'base = "{self.paths[0].parent}/load"')
+        lines.append("""
+threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  table.insert(threads, thread)
+  counter = counter + 1
+end
+function init(args)
+  k = tonumber(os.getenv("BODY_OFFSET") or "0") + id
+  wrapped = 0
+end
+request = function()
+  if k >= n then k = k % n; wrapped = wrapped + 1 end
+  local f = io.open(base .. k .. ".json", "rb")
+  local body = f:read("*a")
+  f:close()
+  local h = heads[k]
+  k = k + 2
+  return wrk.format("POST", "/", h, body)
+end
+function response(status, headers, body)
+  if status ~= 200 and not refused then refused = status .. " " .. body end
+end
+function done(summary, latency, requests)
+  local w = 0
+  for _, t in ipairs(threads) do
+    w = w + t:get("wrapped")
+    local r = t:get("refused")
+    if r then io.write("refused: " .. r .. "\\n") end
+  end
+  io.write(string.format("wrapped %d\\n", w))
+end
+""")
+        path.write_text("\n".join(lines))
 
 
 def signed(srv, body: bytes, target: str) -> dict:
@@ -122,6 +221,7 @@ def timed(fn):
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="logs-bench-"))
     rows = []
+    srv = None
     try:
         # ---- 1. storage: distinct events only, bytes at rest per message byte. The
         # events are three hours old, so their partitions are over: measured first as
@@ -166,39 +266,47 @@ def main() -> None:
                      f"{sealed / raw:.3f}", "0.15", f"{0.15 / (sealed / raw):.2f}x"))
 
         # ---- 2. PutLogEvents throughput over HTTP (wrk replaying signed batches).
-        srv = SightlineServer(base / "data", base / "logs", ["--lake-flush-seconds", "10"])
+        # Sealing off: the load spans the last 50 minutes, and an hour that ends during
+        # the run would be sealed while the reads below are timed. These measure the hot
+        # (flushed) form, where recent events are.
+        srv = SightlineServer(base / "data", base / "logs",
+                              ["--lake-flush-seconds", "10", "--lake-seal-level", "0"])
         srv.start()
         logs = srv.client("logs")
         logs.create_log_group(logGroupName="bench")
         logs.create_log_stream(logGroupName="bench", logStreamName="s")
+        # Enough distinct bodies for the warm-up and the load at BENCH_MAX_RATE batches/s.
+        n_bodies = MAX_RATE * (WARMUP_SECONDS + LOAD_SECONDS)
         now = int(time.time() * 1000)
-        distinct = batches(11, DISTINCT, now - 3_000_000, 2_900_000)
-        lua = ["bodies = {}", "heads = {}"]
-        for i, events in enumerate(distinct):
-            body = body_of("bench", "s", events)
-            path = base / f"body{i}.json"
-            path.write_bytes(body)
-            h = signed(srv, body, "PutLogEvents")
-            lua.append(f'do local f = io.open("{path}", "rb"); bodies[{i + 1}] = f:read("*a"); f:close() end')
-            lua.append(f"heads[{i + 1}] = {{" + ", ".join(f'["{k}"] = "{v}"' for k, v in h.items()) + "}")
-        lua.append(f"n = {len(distinct)}; i = 0")
-        lua.append('request = function() i = i % n + 1; return wrk.format("POST", "/", heads[i], bodies[i]) end')
-        (base / "load.lua").write_text("\n".join(lua))
-        msg_bytes = sum(len(e["message"]) for b in distinct for e in b) / (len(distinct) * BATCH)
+        t_gen = time.perf_counter()
+        load = DistinctLoad(srv, base, n_bodies, now - 3_000_000, 2_900_000)
+        load.lua(base / "load.lua")
+        msg_bytes = load.message_bytes_per_event()
+        print(f"{n_bodies} distinct signed batches ({msg_bytes:.0f}-byte messages on average) "
+              f"made in {time.perf_counter() - t_gen:.0f} s", flush=True)
+
+        def wrk(seconds: int, offset: int, *extra: str):
+            out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", *extra,
+                                  "-s", str(base / "load.lua"), srv.endpoint + "/"],
+                                 capture_output=True, text=True, check=True,
+                                 env={**os.environ, "BODY_OFFSET": str(offset)})
+            lines = out.stdout.splitlines()
+            non2xx = [l for l in lines if "Non-2xx" in l]
+            if non2xx:
+                raise SystemExit(f"refused batches during the load: {non2xx} "
+                                 f"{[l for l in lines if l.startswith('refused: ')]}")
+            if any(l.startswith("wrapped ") and l != "wrapped 0" for l in lines):
+                raise SystemExit(f"ran out of distinct batches; raise BENCH_MAX_RATE:\n{out.stdout}")
+            sent = int(next(l for l in lines if "requests in" in l).split()[0])
+            return sent, float(next(l for l in lines if "Requests/sec" in l).split()[1])
+
         # Warm-up, not measured: a fresh process first faults in (and the kernel zeroes)
         # the memory it then reuses; steady state is what a running server sees.
         print(f"warming up for {WARMUP_SECONDS} s ...", flush=True)
-        subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{WARMUP_SECONDS}s",
-                        "-s", str(base / "load.lua"), srv.endpoint + "/"],
-                       capture_output=True, text=True, check=True)
+        warm_sent, _ = wrk(WARMUP_SECONDS, 0)
         print(f"loading for {LOAD_SECONDS} s with {CONNECTIONS} connections ...", flush=True)
-        out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{LOAD_SECONDS}s", "--latency",
-                              "-s", str(base / "load.lua"), srv.endpoint + "/"],
-                             capture_output=True, text=True, check=True)
-        rps = float(next(l for l in out.stdout.splitlines() if "Requests/sec" in l).split()[1])
-        non2xx = [l for l in out.stdout.splitlines() if "Non-2xx" in l]
-        if non2xx:
-            raise SystemExit(f"refused batches during the load: {non2xx}")
+        # Past every body the warm-up may have started (one in flight per connection).
+        _, rps = wrk(LOAD_SECONDS, warm_sent + 2 * CONNECTIONS, "--latency")
         eps = rps * BATCH
         rows.append(("PutLogEvents events/s (durable, HTTP)", f"{eps:,.0f}", "500,000",
                      f"{eps / 500_000:.2f}x"))
@@ -212,16 +320,14 @@ def main() -> None:
         wait_idle(srv)
         print(f"server idle after {time.perf_counter() - t_idle:.0f} s more", flush=True)
 
-        # The same messages as text (rg) and as a DuckDB table, by multiplicity.
-        repeats = round(total / (len(distinct) * BATCH))
+        # The same number of messages as text (rg) and as a DuckDB table: the first
+        # `total` of the load, which are the events stored (give or take a batch at the
+        # warm-up's end, whose events are alike).
         text = base / "messages.txt"
-        with open(text, "w") as f:
-            for _ in range(repeats):
-                for b in distinct:
-                    for e in b:
-                        f.write(e["message"] + "\n")
-        print(f"{text.stat().st_size / 1e9:.2f} GB of text for rg and DuckDB "
-              f"({repeats} passes over the distinct batches)", flush=True)
+        load.write_text(text, total)
+        for p in load.paths:
+            p.unlink()
+        print(f"{text.stat().st_size / 1e9:.2f} GB of text for rg and DuckDB", flush=True)
 
         # ---- 3. FilterLogEvents with a term pattern vs rg.
         def filter_all():
@@ -284,6 +390,8 @@ def main() -> None:
                      f"{t_ins:.2f}", f"DuckDB {t_duck:.2f} x1.5", f"{(1.5 * t_duck) / t_ins:.2f}x"))
         srv.stop()
     finally:
+        if srv is not None and srv.proc is not None and srv.proc.poll() is None:
+            srv.kill()
         shutil.rmtree(base, ignore_errors=True)
 
     print()

@@ -77,8 +77,14 @@ pub struct Options {
     /// ... or this many bytes of Arrow memory (what bounds the server's memory under
     /// load: small records and large ones fill it at different row counts).
     pub flush_bytes: usize,
-    /// Compact a partition once it has this many segments.
+    /// Compact a partition once it has this many small segments (under half of
+    /// `compact_max_rows`).
     pub compact_segments: usize,
+    /// Rows of one merged segment at most. A merge holds its rows in memory and is
+    /// paid again for every row it rewrites, so merges take small segments only: merging
+    /// a whole partition each time, a server under load rewrote hours of events every
+    /// few seconds and held them in memory while it did (tens of GB).
+    pub compact_max_rows: usize,
     /// Replaced segments are deleted this long after, so running queries finish.
     pub delete_grace: Duration,
     /// Drop hourly partitions older than this many days (all datasets); None keeps all.
@@ -99,6 +105,7 @@ impl Default for Options {
             flush_rows: 500_000,
             flush_bytes: 128 << 20,
             compact_segments: 8,
+            compact_max_rows: 1 << 20,
             delete_grace: Duration::from_secs(60),
             retention_days: None,
             seal_after: Some(Duration::from_secs(600)),
@@ -293,7 +300,7 @@ impl Lake {
         self.commit_frame(frame.bytes, prepared).await
     }
 
-    /// Appends rows that write their own JSON text (no document is built): the text
+    /// Appends rows that write their own WAL text (no document is built): the text
     /// goes into the WAL frame and, for datasets that read it directly, into the
     /// columns; returns once the rows are durable and visible.
     pub async fn append_encoded<R: EncodeRow>(
@@ -403,34 +410,39 @@ impl Lake {
         segment::describe(&key, rel, &sorted, time_column, len)
     }
 
-    /// Merges partitions that gathered many small segments into one segment each.
-    /// Sealed segments are left alone: rewriting them at the hot profile would undo
-    /// the sealer's work (see `seal`).
+    /// Merges the small segments of partitions that gathered many of them, into
+    /// segments of at most `compact_max_rows` rows. Sealed segments are left alone:
+    /// rewriting them at the hot profile would undo the sealer's work (see `seal`).
     pub async fn compact(&self) -> Result<usize> {
         let _m = self.maintenance.lock().await;
+        let max_rows = self.options.compact_max_rows.max(2);
         let groups = catalog::by_partition(
             catalog::all_segments(&self.meta)?
                 .into_iter()
-                .filter(|s| !segment::is_sealed(&s.path)),
+                .filter(|s| !segment::is_sealed(&s.path))
+                .filter(|s| (s.rows.max(0) as usize) < max_rows / 2),
         );
         let mut merged = 0;
-        for (key, segs) in groups {
-            if segs.len() < self.options.compact_segments {
+        for (key, mut small) in groups {
+            if small.len() < self.options.compact_segments {
                 continue;
             }
-            let mut batches = Vec::new();
-            for s in &segs {
-                batches.extend(self.read_segment(&s.path).await?);
+            small.sort_by(|a, b| (a.min_time, &a.path).cmp(&(b.min_time, &b.path)));
+            for run in merge_runs(&small, max_rows) {
+                let mut batches = Vec::new();
+                for s in run {
+                    batches.extend(self.read_segment(&s.path).await?);
+                }
+                let ds = self.dataset(&key.dataset)?.clone();
+                let stamp = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+                let rel = format!("{}/c{stamp:016x}.parquet", segment::partition_dir(&key));
+                let seg = self
+                    .write_segment(ds, key.clone(), batches, rel, segment::Profile::Hot)
+                    .await?;
+                let removed: Vec<String> = run.iter().map(|s| s.path.clone()).collect();
+                self.replace_segments(&[seg], removed).await?;
+                merged += 1;
             }
-            let ds = self.dataset(&key.dataset)?.clone();
-            let stamp = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
-            let rel = format!("{}/c{stamp:016x}.parquet", segment::partition_dir(&key));
-            let seg = self
-                .write_segment(ds, key, batches, rel, segment::Profile::Hot)
-                .await?;
-            let removed: Vec<String> = segs.iter().map(|s| s.path.clone()).collect();
-            self.replace_segments(&[seg], removed).await?;
-            merged += 1;
         }
         self.delete_expired().await?;
         Ok(merged)
@@ -652,8 +664,30 @@ impl Lake {
     }
 }
 
-/// A row that writes its own JSON text (its WAL form, which the dataset reads back on
-/// replay) and builds its dataset's columns directly, for [`Lake::append_encoded`].
+/// Consecutive runs of segments to merge, each of at most `max_rows` rows and at least
+/// two segments (one alone would only be rewritten).
+fn merge_runs(segments: &[Segment], max_rows: usize) -> Vec<&[Segment]> {
+    let mut runs = Vec::new();
+    let (mut start, mut rows) = (0, 0usize);
+    for (i, s) in segments.iter().enumerate() {
+        let n = s.rows.max(0) as usize;
+        if i > start && rows + n > max_rows {
+            if i - start >= 2 {
+                runs.push(&segments[start..i]);
+            }
+            (start, rows) = (i, 0);
+        }
+        rows += n;
+    }
+    if segments.len() - start >= 2 {
+        runs.push(&segments[start..]);
+    }
+    runs
+}
+
+/// A row that writes its own WAL text (JSON, or a form of its dataset's own, which the
+/// dataset reads back on replay) and builds its dataset's columns directly, for
+/// [`Lake::append_encoded`].
 pub trait EncodeRow: Sized {
     fn time_ms(&self) -> i64;
     fn encode(&self, out: &mut Vec<u8>) -> Result<()>;

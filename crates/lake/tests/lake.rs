@@ -262,6 +262,49 @@ async fn time_filters_prune_and_stay_correct() {
     );
 }
 
+/// A merge takes only segments under half the row cap and writes at most the cap: a
+/// partition under load is not rewritten (and held in memory) whole on every pass.
+#[tokio::test]
+async fn compaction_merges_small_segments_only_up_to_its_row_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg_dir = dir.path().join("seg");
+    let meta = Arc::new(Meta::open(dir.path()).unwrap());
+    let lake = Lake::open(
+        dir.path(),
+        SegmentStore::local(&seg_dir).unwrap(),
+        meta,
+        Options {
+            compact_segments: 2,
+            compact_max_rows: 6,
+            delete_grace: std::time::Duration::ZERO,
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let scope = Scope::new(A, "us-east-1");
+    let mut id = 0;
+    // One segment of 4 rows (not small: at least half the cap), then six of one row.
+    for rows in [4, 1, 1, 1, 1, 1, 1] {
+        let batch = (0..rows)
+            .map(|_| {
+                id += 1;
+                record(A, id, "CreateUser", "2026-11-26T10:15:00Z")
+            })
+            .collect();
+        lake.append("audit_events", &scope, batch).await.unwrap();
+        lake.flush().await.unwrap();
+    }
+    assert_eq!(parquet_files(&seg_dir).len(), 7);
+    // The six small ones in runs of at most 6 rows: all six in one merge.
+    assert_eq!(lake.compact().await.unwrap(), 1);
+    lake.compact().await.unwrap(); // deletes what the first pass replaced
+    assert_eq!(parquet_files(&seg_dir).len(), 2);
+    // Both are now at least half the cap: nothing more to merge.
+    assert_eq!(lake.compact().await.unwrap(), 0);
+    assert_eq!(count(&lake, A, "").await, 10);
+}
+
 #[tokio::test]
 async fn compaction_merges_segments_and_retention_drops_old_partitions() {
     let dir = tempfile::tempdir().unwrap();
@@ -278,16 +321,10 @@ async fn compaction_merges_segments_and_retention_drops_old_partitions() {
         .unwrap();
         lake.flush().await.unwrap();
     }
-    let files = |d: &std::path::Path| {
-        walk(d)
-            .into_iter()
-            .filter(|p| p.ends_with(".parquet"))
-            .count()
-    };
-    assert_eq!(files(&seg_dir), 4);
+    assert_eq!(parquet_files(&seg_dir).len(), 4);
     assert_eq!(lake.compact().await.unwrap(), 1);
     lake.compact().await.unwrap(); // deletes what the first pass replaced
-    assert_eq!(files(&seg_dir), 1);
+    assert_eq!(parquet_files(&seg_dir).len(), 1);
     assert_eq!(count(&lake, A, "").await, 4);
 
     let old = (chrono::Utc::now() - chrono::Duration::days(40))
@@ -326,10 +363,7 @@ async fn segments_are_hive_partitioned_parquet_sorted_by_time() {
     ];
     lake.append("audit_events", &scope, rows).await.unwrap();
     lake.flush().await.unwrap();
-    let files: Vec<String> = walk(&seg_dir)
-        .into_iter()
-        .filter(|p| p.ends_with(".parquet"))
-        .collect();
+    let files = parquet_files(&seg_dir);
     assert_eq!(files.len(), 1);
     assert!(
         files[0].contains(
@@ -366,6 +400,16 @@ async fn sql_errors_and_writes_are_refused() {
             .to_string()
             .contains("nope")
     );
+}
+
+/// The segment files under `dir`, sorted.
+fn parquet_files(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = walk(dir)
+        .into_iter()
+        .filter(|p| p.ends_with(".parquet"))
+        .collect();
+    v.sort();
+    v
 }
 
 fn walk(dir: &std::path::Path) -> Vec<String> {
@@ -587,17 +631,9 @@ async fn closed_partitions_are_sealed_once_with_the_same_rows() {
     }
     let before = messages(&lake).await;
     assert_eq!(before.len(), 3003);
-    let parquet = |d: &std::path::Path| {
-        let mut v: Vec<String> = walk(d)
-            .into_iter()
-            .filter(|p| p.ends_with(".parquet"))
-            .collect();
-        v.sort();
-        v
-    };
     let name = |p: &String| p.rsplit('/').next().unwrap().to_owned();
     let old_dir = seg_dir.join("log_events");
-    let unsealed_bytes: u64 = parquet(&old_dir)
+    let unsealed_bytes: u64 = parquet_files(&old_dir)
         .iter()
         .filter(|p| p.contains("date=2026-11-18"))
         .map(|p| std::fs::metadata(p).unwrap().len())
@@ -606,7 +642,7 @@ async fn closed_partitions_are_sealed_once_with_the_same_rows() {
     let stats = lake.seal().await.unwrap();
     assert_eq!((stats.segments_written, stats.segments_replaced), (1, 3));
     lake.seal().await.unwrap(); // deletes what the first round replaced
-    let files = parquet(&old_dir);
+    let files = parquet_files(&old_dir);
     let old: Vec<&String> = files
         .iter()
         .filter(|p| p.contains("date=2026-11-18"))
@@ -633,7 +669,7 @@ async fn closed_partitions_are_sealed_once_with_the_same_rows() {
 
     // Hot compaction merges the current hour's segments only.
     assert_eq!(lake.compact().await.unwrap(), 1);
-    let files = parquet(&old_dir);
+    let files = parquet_files(&old_dir);
     assert!(
         files.contains(old[0]),
         "the sealed segment is untouched: {files:?}"
@@ -652,7 +688,7 @@ async fn closed_partitions_are_sealed_once_with_the_same_rows() {
     let stats = lake.seal().await.unwrap();
     assert_eq!((stats.segments_written, stats.segments_replaced), (1, 2));
     lake.seal().await.unwrap();
-    let files = parquet(&old_dir);
+    let files = parquet_files(&old_dir);
     assert_eq!(
         files
             .iter()

@@ -129,6 +129,53 @@ fn decode(t: &str) -> Option<Position> {
     Some((t[..20].parse().ok()?, t[20..].parse().ok()?))
 }
 
+/// What a FilterLogEvents page learnt of its matches, carried in its `nextToken`: the
+/// next page's first slice is then sized for a whole page, one query where a blind
+/// first slice and a corrected second one took two.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Density {
+    rows_per_match: f64,
+    bytes_per_event: f64,
+}
+
+/// A FilterLogEvents token: the last event's position, then (since pages carry it)
+/// `-rows per match-bytes per event`; a bare position is still read.
+fn filter_token(p: Position, d: Option<Density>) -> String {
+    match d {
+        Some(d) => format!(
+            "{}-{}-{}",
+            encode(p),
+            d.rows_per_match.round().max(1.0) as u64,
+            d.bytes_per_event.round().max(1.0) as u64
+        ),
+        None => encode(p),
+    }
+}
+
+fn decode_filter_token(t: &str) -> Option<(Position, Option<Density>)> {
+    let mut parts = t.split('-');
+    let position = decode(parts.next()?)?;
+    let density = match (parts.next(), parts.next(), parts.next()) {
+        (None, ..) => None,
+        (Some(r), Some(b), None) => {
+            let number = |s: &str| {
+                s.bytes()
+                    .all(|c| c.is_ascii_digit())
+                    .then(|| s.parse::<u64>().ok())
+                    .flatten()
+                    .filter(|n| *n > 0)
+                    .map(|n| n as f64)
+            };
+            Some(Density {
+                rows_per_match: number(r)?,
+                bytes_per_event: number(b)?,
+            })
+        }
+        _ => return None,
+    };
+    Some((position, density))
+}
+
 fn bad_token() -> Error {
     Error::InvalidParameter("The specified nextToken is invalid.".into())
 }
@@ -281,7 +328,8 @@ impl Logs {
         keys: &Arc<Keyring>,
         filter: Expr,
         limit: usize,
-    ) -> Result<Vec<Event>> {
+        hint: Option<Density>,
+    ) -> Result<(Vec<Event>, Option<Density>)> {
         let table = Arc::new(self.snapshot(scope, window).await?);
         let mut spans: Vec<(i64, i64, u64)> = table
             .segments
@@ -309,16 +357,26 @@ impl Logs {
         let mut start = window.0;
         loop {
             // How many rows the rest of the page should take, at the density of
-            // matches and their size seen so far; a first slice of SLICE_ROWS.
-            let rows = if out.is_empty() {
-                (scanned * 2.0).max(SLICE_ROWS)
+            // matches and their size seen so far (or the previous page's); a first
+            // slice of SLICE_ROWS when nothing is known.
+            let known = if out.is_empty() {
+                hint
             } else {
-                let per_row = out.len() as f64 / scanned.max(1.0);
-                let event_bytes = bytes as f64 / out.len() as f64;
-                let left = ((limit - out.len()) as f64).min(
-                    (MAX_RESPONSE_BYTES.saturating_sub(bytes) as f64 / event_bytes).ceil() + 1.0,
-                );
-                (left / per_row * 1.05).max(MIN_SLICE_ROWS)
+                Some(Density {
+                    rows_per_match: scanned.max(1.0) / out.len() as f64,
+                    bytes_per_event: bytes as f64 / out.len() as f64,
+                })
+            };
+            let rows = match known {
+                None => (scanned * 2.0).max(SLICE_ROWS),
+                Some(d) => {
+                    let left = ((limit - out.len()) as f64).min(
+                        (MAX_RESPONSE_BYTES.saturating_sub(bytes) as f64 / d.bytes_per_event)
+                            .ceil()
+                            + 1.0,
+                    );
+                    (left * d.rows_per_match * 1.05).max(MIN_SLICE_ROWS)
+                }
             };
             let end = estimate.cut(start, rows);
             let slice = filter
@@ -336,7 +394,11 @@ impl Logs {
             }
             start = end + 1;
         }
-        Ok(out)
+        let density = (!out.is_empty()).then(|| Density {
+            rows_per_match: scanned.max(1.0) / out.len() as f64,
+            bytes_per_event: bytes as f64 / out.len() as f64,
+        });
+        Ok((out, density))
     }
 
     pub async fn get_events(
@@ -436,14 +498,15 @@ impl Logs {
                     && r.stream_prefix.is_none_or(|p| s.starts_with(p))
             })
             .collect();
-        let position = match r.token {
-            Some(t) => decode(t).ok_or_else(bad_token)?,
-            None => START,
+        let (position, hint) = match r.token {
+            Some(t) => decode_filter_token(t).ok_or_else(bad_token)?,
+            None => (START, None),
         };
         let lo = r.start.unwrap_or(0).max(floor);
         let hi = r.end.unwrap_or(i64::MAX);
         let mut events = Vec::new();
         let mut more = false;
+        let mut density = None;
         if lo <= hi && !streams.is_empty() {
             let names: Vec<Expr> = streams.iter().map(|s| lit(s.clone())).collect();
             let mut filter = col("group_id")
@@ -456,8 +519,8 @@ impl Logs {
                 filter = filter.and(PatternUdf::call(Arc::new(p), col("message")));
             }
             let from = lo.max(position.0);
-            events = self
-                .query_in_slices(scope, (from, hi), &keys, filter, limit + 1)
+            (events, density) = self
+                .query_in_slices(scope, (from, hi), &keys, filter, limit + 1, hint)
                 .await?;
             if events.len() > limit {
                 events.truncate(limit);
@@ -466,7 +529,7 @@ impl Logs {
             more |= within_size(&mut events);
         }
         let next = if more {
-            events.last().map(|e| encode(e.position()))
+            events.last().map(|e| filter_token(e.position(), density))
         } else {
             None
         };
@@ -530,7 +593,39 @@ impl RowEstimate<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::RowEstimate;
+    use super::{Density, RowEstimate, decode_filter_token, filter_token};
+
+    #[test]
+    fn filter_tokens_carry_the_density_and_old_ones_still_read() {
+        let d = Density {
+            rows_per_match: 1003.4,
+            bytes_per_event: 231.6,
+        };
+        let t = filter_token((1_700_000_000_000, 42), Some(d));
+        let (p, back) = decode_filter_token(&t).unwrap();
+        assert_eq!(p, (1_700_000_000_000, 42));
+        assert_eq!(
+            back,
+            Some(Density {
+                rows_per_match: 1003.0,
+                bytes_per_event: 232.0
+            })
+        );
+        let bare = filter_token((5, 6), None);
+        assert_eq!(decode_filter_token(&bare), Some(((5, 6), None)));
+        for bad in [
+            "",
+            "12",
+            &format!("{bare}-"),
+            &format!("{bare}-1"),
+            &format!("{bare}-1-2-3"),
+            &format!("{bare}-0-2"),
+            &format!("{bare}-+1-2"),
+            &format!("{bare}-x-2"),
+        ] {
+            assert_eq!(decode_filter_token(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn cuts_follow_the_estimated_rows() {

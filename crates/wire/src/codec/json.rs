@@ -10,6 +10,12 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
     }
     let text =
         std::str::from_utf8(body).map_err(|_| "Request body is not valid UTF-8".to_string())?;
+    // The fast path: straight into a Value, no document in between (a PutLogEvents
+    // batch is a megabyte of strings). Anything it refuses is decoded again below, so
+    // errors and the non-finite fallback read as they always have.
+    if let Ok(Direct(v @ Value::Map(_))) = sonic_rs::from_str::<Direct>(text) {
+        return Ok(v);
+    }
     let json: serde_json::Value = match serde_json::from_str(text) {
         Ok(j) => j,
         // Python's json (botocore) writes non-finite doubles as bare NaN / Infinity;
@@ -21,6 +27,98 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
     match json {
         serde_json::Value::Object(_) => Ok(from_json(json)),
         _ => Err("Request body must be a JSON object".into()),
+    }
+}
+
+/// A [`Value`] deserialized from JSON text, with the numbers and members serde_json's
+/// document would give: integers that fit i64 as `Int`, every other number as `Float`,
+/// a repeated member's last value in its first place.
+struct Direct(Value);
+
+/// Nesting the fast path follows before it gives up (and serde_json, which allows 128,
+/// decodes the body): each level is a few stack frames, large ones in debug builds.
+const DIRECT_MAX_DEPTH: u32 = 64;
+
+impl<'de> serde::Deserialize<'de> for Direct {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::DeserializeSeed::deserialize(DirectVisitor { depth: 0 }, d).map(Direct)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct DirectVisitor {
+    depth: u32,
+}
+
+impl DirectVisitor {
+    fn nested<E: serde::de::Error>(self) -> Result<DirectVisitor, E> {
+        if self.depth >= DIRECT_MAX_DEPTH {
+            return Err(E::custom("nested too deeply for the fast path"));
+        }
+        Ok(DirectVisitor {
+            depth: self.depth + 1,
+        })
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for DirectVisitor {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DirectVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Int(i))
+    }
+    fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
+        Ok(i64::try_from(u).map_or(Value::Float(u as f64), Value::Int))
+    }
+    fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<Value, E> {
+        // serde_json refuses a literal out of a double's range; so does this path.
+        if !f.is_finite() {
+            return Err(E::custom("number out of range"));
+        }
+        Ok(Value::Float(f))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = self.nested()?;
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element_seed(inner)? {
+            out.push(v);
+        }
+        Ok(Value::List(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let inner = self.nested()?;
+        let mut out = ValueMap::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let v = map.next_value_seed(inner)?;
+            out.insert(k, v);
+        }
+        Ok(Value::Map(out))
     }
 }
 

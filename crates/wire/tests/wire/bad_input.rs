@@ -47,6 +47,15 @@ fn json_deeply_nested_is_refused() {
 }
 
 #[test]
+fn json_numbers_out_of_range_are_refused() {
+    let err = json::decode(br#"{"a":1e400}"#).unwrap_err();
+    assert!(
+        err.starts_with("Invalid JSON: number out of range"),
+        "{err}"
+    );
+}
+
+#[test]
 fn non_utf8_bodies() {
     assert_eq!(
         json::decode(b"{\"a\":\"\xff\"}"),
