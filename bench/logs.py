@@ -70,6 +70,11 @@ def batches(seed: int, n: int, start_ms: int, span_ms: int):
     return out
 
 
+def request_id(i: int) -> str:
+    """The unique request id of the load's event i: 16 hex digits that look random."""
+    return "%016x" % ((i * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+
+
 class DistinctLoad:
     """Signed PutLogEvents bodies in which no event repeats, for wrk to send one after
     another. Replaying a few bodies would flatter every measure: copies of an event
@@ -98,7 +103,7 @@ class DistinctLoad:
             events = []
             for i in range(k * BATCH, (k + 1) * BATCH):
                 head, tail, ehead, etail = pieces[i % self.POOL]
-                rid = "%016x" % ((i * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+                rid = request_id(i)
                 ts = start_ms + i * span_ms // total
                 events.append(f'{{"timestamp":{ts},"message":{ehead}{rid}{etail}}}')
                 self.msg_bytes += len(head) + 16 + len(tail)
@@ -118,7 +123,7 @@ class DistinctLoad:
         with open(path, "w") as f:
             for i in range(n_events):
                 head, tail, _, _ = self.pieces[i % self.POOL]
-                f.write(f"{head}{(i * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF:016x}{tail}\n")
+                f.write(f"{head}{request_id(i)}{tail}\n")
 
     def lua(self, path: Path) -> None:
         """A wrk script sending the bodies in order from an offset (env BODY_OFFSET), one

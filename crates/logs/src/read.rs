@@ -138,6 +138,16 @@ struct Density {
     bytes_per_event: f64,
 }
 
+impl Density {
+    /// What `found` events of `bytes` in about `scanned` rows say; none without events.
+    fn found(scanned: f64, found: usize, bytes: usize) -> Option<Density> {
+        (found > 0).then(|| Density {
+            rows_per_match: scanned.max(1.0) / found as f64,
+            bytes_per_event: bytes as f64 / found as f64,
+        })
+    }
+}
+
 /// A FilterLogEvents token: the last event's position, then (since pages carry it)
 /// `-rows per match-bytes per event`; a bare position is still read.
 fn filter_token(p: Position, d: Option<Density>) -> String {
@@ -359,14 +369,7 @@ impl Logs {
             // How many rows the rest of the page should take, at the density of
             // matches and their size seen so far (or the previous page's); a first
             // slice of SLICE_ROWS when nothing is known.
-            let known = if out.is_empty() {
-                hint
-            } else {
-                Some(Density {
-                    rows_per_match: scanned.max(1.0) / out.len() as f64,
-                    bytes_per_event: bytes as f64 / out.len() as f64,
-                })
-            };
+            let known = Density::found(scanned, out.len(), bytes).or(hint);
             let rows = match known {
                 None => (scanned * 2.0).max(SLICE_ROWS),
                 Some(d) => {
@@ -394,10 +397,7 @@ impl Logs {
             }
             start = end + 1;
         }
-        let density = (!out.is_empty()).then(|| Density {
-            rows_per_match: scanned.max(1.0) / out.len() as f64,
-            bytes_per_event: bytes as f64 / out.len() as f64,
-        });
+        let density = Density::found(scanned, out.len(), bytes);
         Ok((out, density))
     }
 

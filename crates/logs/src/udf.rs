@@ -84,12 +84,11 @@ impl ScalarUDFImpl for PatternUdf {
                     DataType::Utf8View => {
                         let a = a.as_string_view();
                         match self.required.as_ref().and_then(|f| candidates(a, f)) {
-                            Some(hit) => BooleanArray::from(
-                                hit.iter()
-                                    .enumerate()
-                                    .map(|(i, &h)| h && p.matches(a.value(i)))
-                                    .collect::<Vec<bool>>(),
-                            ),
+                            Some(hit) => hit
+                                .iter()
+                                .enumerate()
+                                .map(|(i, &h)| Some(h && p.matches(a.value(i))))
+                                .collect(),
                             None => a
                                 .iter()
                                 .map(|m| Some(m.is_some_and(|m| p.matches(m))))

@@ -50,20 +50,11 @@ pub struct LogEvent<'a> {
     pub key_id: Option<&'a str>,
 }
 
-/// An event's fields as the WAL holds them, read back without a document in between.
-struct Text<'a> {
-    i: i64,
-    q: i64,
-    g: Cow<'a, str>,
-    n: Cow<'a, str>,
-    s: Cow<'a, str>,
-    m: Cow<'a, str>,
-    k: Option<Cow<'a, str>>,
-}
-
-/// The first JSON form of WAL rows (still read from WALs written before the packed form).
+/// An event's fields as the WAL holds them, read back without a document in between:
+/// borrowed from a packed row, or from a JSON row (the first form, still read) where its
+/// text needed no unescaping.
 #[derive(serde::Deserialize)]
-struct JsonText<'a> {
+struct Text<'a> {
     i: i64,
     q: i64,
     #[serde(borrow)]
@@ -127,17 +118,7 @@ impl LogEvent<'_> {
 fn parse_row(row: &str) -> Result<Text<'_>> {
     let bad = || Error::InvalidRow("malformed log event row".into());
     let Some(packed) = row.strip_prefix(PACKED) else {
-        let e: JsonText<'_> =
-            sonic_rs::from_str(row).map_err(|e| Error::InvalidRow(e.to_string()))?;
-        return Ok(Text {
-            i: e.i,
-            q: e.q,
-            g: e.g,
-            n: e.n,
-            s: e.s,
-            m: e.m,
-            k: e.k,
-        });
+        return sonic_rs::from_str(row).map_err(|e| Error::InvalidRow(e.to_string()));
     };
     let (head, mut rest) = packed.split_once(';').ok_or_else(bad)?;
     let mut fields = head.split(',');
