@@ -5,7 +5,8 @@ use crate::Result;
 use sightline_meta::Meta;
 use sightline_meta::rusqlite::{OptionalExtension, params};
 
-const MIGRATIONS: &[&str] = &["CREATE TABLE lake_segments (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE lake_segments (
         path TEXT PRIMARY KEY,
         dataset TEXT NOT NULL,
         account TEXT NOT NULL,
@@ -17,7 +18,9 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE lake_segments (
         bytes INTEGER NOT NULL
     );
     CREATE INDEX lake_segments_scope ON lake_segments (dataset, account, max_time);
-    CREATE TABLE lake_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"];
+    CREATE TABLE lake_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+    "ALTER TABLE lake_segments ADD COLUMN grams INTEGER NOT NULL DEFAULT 0;",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
@@ -32,6 +35,8 @@ pub struct Segment {
     pub max_time: i64,
     pub rows: i64,
     pub bytes: i64,
+    /// Bytes of the segment's trigram index (`grams`), 0 when it has none.
+    pub grams: i64,
 }
 
 /// Segments grouped by their hourly partition.
@@ -79,10 +84,12 @@ fn row(r: &sightline_meta::rusqlite::Row<'_>) -> sightline_meta::rusqlite::Resul
         max_time: r.get(6)?,
         rows: r.get(7)?,
         bytes: r.get(8)?,
+        grams: r.get(9)?,
     })
 }
 
-const COLUMNS: &str = "path, dataset, account, region, hour, min_time, max_time, rows, bytes";
+const COLUMNS: &str =
+    "path, dataset, account, region, hour, min_time, max_time, rows, bytes, grams";
 
 /// Segments of one dataset and account overlapping [from, to] (milliseconds).
 pub fn segments(
@@ -131,8 +138,8 @@ pub fn commit(
     meta.write(|tx| {
         for s in added {
             tx.execute(
-                &format!("INSERT INTO lake_segments ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
-                params![s.path, s.dataset, s.account, s.region, s.hour, s.min_time, s.max_time, s.rows, s.bytes],
+                &format!("INSERT INTO lake_segments ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+                params![s.path, s.dataset, s.account, s.region, s.hour, s.min_time, s.max_time, s.rows, s.bytes, s.grams],
             )?;
         }
         for p in removed {

@@ -59,6 +59,18 @@ pub trait Dataset: Send + Sync + 'static {
     fn column_hints(&self) -> &'static [(&'static str, ColumnHint)] {
         &[]
     }
+    /// The free-text column hot segments index by trigrams (see `grams`), if any.
+    fn indexed_text(&self) -> Option<IndexedText> {
+        None
+    }
+}
+
+/// A text column searched for literals, and the column whose non-null value marks a
+/// row's text as opaque (ciphertext), which the index must neither hash nor skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexedText {
+    pub column: &'static str,
+    pub opaque: Option<&'static str>,
 }
 
 /// A column's access pattern, for the Parquet layout of segments.

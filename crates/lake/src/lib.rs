@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod dataset;
 pub mod datasets;
 pub mod dict_count;
+pub mod grams;
 pub mod newest;
 pub mod purge;
 pub mod query;
@@ -392,10 +393,28 @@ impl Lake {
     ) -> Result<Segment> {
         let work = move || -> Result<_> {
             let sorted = segment::sorted(&ds.schema(), ds.time_column(), &batches)?;
-            let bytes = segment::encode(&sorted, ds.column_hints(), profile)?;
-            Ok((sorted, bytes))
+            let bytes = bytes::Bytes::from(segment::encode(&sorted, ds.column_hints(), profile)?);
+            // Sealed text pages are megabytes: an index could skip none of them.
+            let grams = match (profile, ds.indexed_text()) {
+                (segment::Profile::Hot, Some(t)) => {
+                    let starts = segment::page_starts(&bytes, t.column)?;
+                    let column = |name: &str| {
+                        sorted
+                            .column_by_name(name)
+                            .ok_or_else(|| Error::Arrow(format!("no column {name}")))
+                    };
+                    let opaque = t.opaque.map(column).transpose()?;
+                    Some(grams::build(
+                        column(t.column)?,
+                        opaque.map(|o| o.as_ref()),
+                        &starts,
+                    )?)
+                }
+                _ => None,
+            };
+            Ok((sorted, bytes, grams))
         };
-        let (sorted, bytes) = match profile {
+        let (sorted, bytes, grams) = match profile {
             segment::Profile::Hot => tokio::task::spawn_blocking(work)
                 .await
                 .map_err(|e| Error::Wal(e.to_string()))??,
@@ -406,8 +425,29 @@ impl Lake {
             .store
             .put(&self.store.object_path(&rel), bytes.into())
             .await?;
+        let grams_len = grams.as_ref().map_or(0, Vec::len);
+        if let Some(g) = grams {
+            self.store
+                .store
+                .put(
+                    &self.store.object_path(&segment::grams_path(&rel)),
+                    g.into(),
+                )
+                .await?;
+        }
         let time_column = self.dataset(&key.dataset)?.time_column();
-        segment::describe(&key, rel, &sorted, time_column, len)
+        segment::describe(&key, rel, &sorted, time_column, len, grams_len)
+    }
+
+    /// Deletes a segment and its index, either of which may be gone already.
+    async fn delete_segment(&self, rel: &str) -> Result<()> {
+        for p in [rel.to_owned(), segment::grams_path(rel)] {
+            match self.store.store.delete(&self.store.object_path(&p)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 
     /// Merges the small segments of partitions that gathered many of them, into
@@ -499,10 +539,7 @@ impl Lake {
             due.into_iter().map(|(_, p)| p).collect()
         };
         for p in due {
-            match self.store.store.delete(&self.store.object_path(&p)).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
+            self.delete_segment(&p).await?;
         }
         Ok(())
     }
@@ -549,8 +586,13 @@ impl Lake {
         let objects: Vec<_> = self.store.store.list(prefix).try_collect().await?;
         for o in objects {
             let p = o.location.to_string();
-            if p.ends_with(".parquet") && !known.contains(&p) {
-                tracing::warn!(path = %p, "removing segment not in the catalog");
+            // An index belongs to the segment of the same name.
+            let segment = match p.strip_suffix(".grams") {
+                Some(stem) => format!("{stem}.parquet"),
+                None => p.clone(),
+            };
+            if segment.ends_with(".parquet") && !known.contains(&segment) {
+                tracing::warn!(path = %p, "removing segment file not in the catalog");
                 self.store.store.delete(&o.location).await?;
             }
         }
@@ -656,6 +698,7 @@ impl Lake {
             store: self.store.clone(),
             segments,
             buffered,
+            needles: Vec::new(),
         })
     }
 

@@ -42,6 +42,7 @@ impl Lake {
             store,
             segments,
             buffered,
+            needles,
         } = table;
         let keys: Vec<&str> = q.columns.iter().map(String::as_str).collect();
         let all: Vec<&str> = keys
@@ -84,6 +85,7 @@ impl Lake {
                 store: store.clone(),
                 segments: segments[next..end].to_vec(),
                 buffered: buffer,
+                needles: needles.clone(),
             };
             searched += end - next;
             next = end;
@@ -119,6 +121,19 @@ impl Lake {
     /// reads them while the others idle.
     pub fn fine_lookup_context(&self, partitions: usize) -> SessionContext {
         self.context(lookup_config().with_target_partitions(partitions.max(1)))
+    }
+
+    /// A fine lookup session for scans that a text index narrows (see `grams`),
+    /// without Parquet's predicate cache: the cache decodes the filter's columns a
+    /// whole batch (8,192 rows, dozens of text pages) at a time, the pages the index
+    /// skipped included, which undid the index. The rows that pass are decoded again
+    /// instead, a few pages.
+    pub fn text_search_context(&self, partitions: usize) -> SessionContext {
+        self.context(
+            lookup_config()
+                .with_target_partitions(partitions.max(1))
+                .set_u64("datafusion.execution.parquet.max_predicate_cache_size", 0),
+        )
     }
 }
 

@@ -13,7 +13,6 @@ use crate::buffer::PartitionKey;
 use crate::catalog::{self, Segment};
 use crate::segment::{self, Profile};
 use crate::{Error, Lake, Result};
-use object_store::ObjectStoreExt;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,10 +98,7 @@ impl Lake {
                 .collect();
             if !removed.iter().all(|p| current.contains(p)) {
                 drop(_m);
-                self.store
-                    .store
-                    .delete(&self.store.object_path(&rel))
-                    .await?;
+                self.delete_segment(&rel).await?;
                 return Ok(None);
             }
             // Still under the maintenance lock: nothing can replace them meanwhile.
@@ -209,6 +205,7 @@ mod tests {
             max_time: 0,
             rows,
             bytes: 0,
+            grams: 0,
         }
     }
 

@@ -1,4 +1,4 @@
-//! Immutable Parquet segments: rows of one hourly partition sorted by time, zstd.
+//! Immutable Parquet segments: rows of one hourly partition sorted by time.
 //! A segment whose file name starts with `s` is sealed: written after its hour was
 //! over, at the sealed profile, and left alone by the hot compaction.
 
@@ -13,6 +13,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
+use datafusion::parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 
@@ -75,11 +76,13 @@ impl Profile {
     /// it must keep pace with ingestion (zstd at level 9 compresses ~70 MB/s of log
     /// text per core, LZ4 ~800 MB/s) and reads of recent events must scan fast (LZ4
     /// inflates ~3 GB/s per core, zstd at any level ~1.5 GB/s), at about twice the
-    /// bytes until the hour is sealed. Sealed pages span the whole 8 MiB window of
-    /// zstd's high levels, which is where most of their gain comes from.
+    /// bytes until the hour is sealed. Hot pages are small because the trigram index
+    /// (`grams`) selects whole pages: at 32 KiB (~150 log lines) a term found once in
+    /// a thousand lines is absent from most of them. Sealed pages span the whole 8 MiB
+    /// window of zstd's high levels, which is where most of their gain comes from.
     fn text(self) -> Result<(Compression, usize)> {
         match self {
-            Profile::Hot => Ok((Compression::LZ4_RAW, 256 << 10)),
+            Profile::Hot => Ok((Compression::LZ4_RAW, 32 << 10)),
             Profile::Sealed { level } => Ok((zstd(level)?, 8 << 20)),
         }
     }
@@ -179,6 +182,7 @@ pub fn describe(
     batch: &RecordBatch,
     time_column: &str,
     bytes: usize,
+    grams: usize,
 ) -> Result<Segment> {
     let (min_time, max_time) = time_bounds(batch, time_column)?;
     Ok(Segment {
@@ -191,7 +195,44 @@ pub fn describe(
         max_time,
         rows: batch.num_rows() as i64,
         bytes: bytes as i64,
+        grams: grams as i64,
     })
+}
+
+/// Where a segment's trigram index lives: beside it, `.grams` for `.parquet`.
+pub fn grams_path(path: &str) -> String {
+    format!("{}.grams", path.strip_suffix(".parquet").unwrap_or(path))
+}
+
+/// The first row of every page of `column` in an encoded segment, counted from the
+/// segment's first row, from its offset index.
+pub fn page_starts(file: &bytes::Bytes, column: &str) -> Result<Vec<u64>> {
+    let md = ParquetMetaDataReader::new()
+        .with_page_index_policy(PageIndexPolicy::Required)
+        .parse_and_finish(file)
+        .map_err(|e| Error::Parquet(e.to_string()))?;
+    let leaf = md
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .position(|c| c.path().string() == column)
+        .ok_or_else(|| Error::Parquet(format!("no column {column} in the segment")))?;
+    let offsets = md
+        .offset_index()
+        .ok_or_else(|| Error::Parquet("segment without an offset index".into()))?;
+    let mut starts = Vec::new();
+    let mut base = 0u64;
+    for (rg, columns) in offsets.iter().enumerate() {
+        let pages = columns
+            .get(leaf)
+            .ok_or_else(|| Error::Parquet(format!("no offset index for {column}")))?;
+        for p in pages.page_locations() {
+            starts.push(base + p.first_row_index.max(0) as u64);
+        }
+        base += md.row_group(rg).num_rows().max(0) as u64;
+    }
+    Ok(starts)
 }
 
 /// Whether a segment path names a sealed segment (see the module comment).

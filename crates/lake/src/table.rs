@@ -4,16 +4,21 @@
 
 use crate::catalog::Segment;
 use crate::store::SegmentStore;
+use crate::{grams, segment};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{MemTable, Session, TableProvider};
 use datafusion::common::ScalarValue;
 use datafusion::datasource::TableType;
+use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl, PartitionedFile,
 };
+use datafusion::datasource::physical_plan::parquet::ParquetRowSelection;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
+use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
@@ -28,6 +33,10 @@ pub struct ScopedTable {
     /// Segments of this account, newest first.
     pub segments: Vec<Segment>,
     pub buffered: Vec<RecordBatch>,
+    /// Literals every row a query wants holds in the dataset's indexed text column
+    /// (see `grams`): segments with an index then read only the pages that may hold
+    /// them. The query must still test its rows; the index only narrows the read.
+    pub needles: Vec<Vec<u8>>,
 }
 
 /// Milliseconds of a timestamp literal, whatever its unit.
@@ -106,6 +115,59 @@ pub fn time_window(filters: &[Expr], column: &str) -> (i64, i64) {
     (from, to)
 }
 
+impl ScopedTable {
+    /// A scan of `segments` that reads, of each segment with a trigram index, only the
+    /// pages that may hold every needle, and leaves out segments where none may. The
+    /// catalog knows each file's size, so nothing is listed either.
+    async fn indexed_scan(
+        &self,
+        state: &dyn Session,
+        segments: &[&Segment],
+        bits: &[usize],
+        projection: Option<&Vec<usize>>,
+        limit: Option<usize>,
+    ) -> DfResult<Option<Arc<dyn ExecutionPlan>>> {
+        let mut files = Vec::with_capacity(segments.len());
+        let mut skipped = 0usize;
+        for s in segments {
+            let path = self.store.object_path(&s.path);
+            let mut file = PartitionedFile::new(path.to_string(), s.bytes.max(0) as u64);
+            if s.grams > 0 {
+                let index = self.store.object_path(&segment::grams_path(&s.path));
+                match grams::select(self.store.store.as_ref(), &index, s.grams as u64, bits).await {
+                    Ok(Some(sel)) if !sel.selects_any() => {
+                        skipped += 1;
+                        continue;
+                    }
+                    Ok(Some(sel)) => file = file.with_extension(ParquetRowSelection::new(sel)),
+                    Ok(None) => {
+                        tracing::warn!(path = %index, "text index unusable, reading the whole segment");
+                    }
+                    Err(e) => {
+                        tracing::warn!(path = %index, error = %e, "text index unreadable, reading the whole segment");
+                    }
+                }
+            }
+            files.push(file);
+        }
+        tracing::debug!(segments = segments.len(), skipped, "text index consulted");
+        if files.is_empty() {
+            return Ok(None);
+        }
+        // The session's Parquet options (predicate cache, pushdown), which a default
+        // format would replace with its own.
+        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+        let source = format.file_source(TableSchema::from(self.schema.clone()));
+        let groups = FileGroup::new(files).split_files(state.config().target_partitions());
+        let config = FileScanConfigBuilder::new(self.store.url.clone(), source)
+            .with_file_groups(groups)
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        Ok(Some(format.create_physical_plan(state, config).await?))
+    }
+}
+
 #[async_trait]
 impl TableProvider for ScopedTable {
     fn schema(&self) -> SchemaRef {
@@ -132,14 +194,25 @@ impl TableProvider for ScopedTable {
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let (from, to) = time_window(filters, self.time_column);
-        let urls: Vec<ListingTableUrl> = self
+        let segments: Vec<&Segment> = self
             .segments
             .iter()
             .filter(|s| s.max_time >= from && s.min_time <= to)
-            .map(|s| ListingTableUrl::parse(self.store.object_url(&s.path)))
-            .collect::<DfResult<_>>()?;
+            .collect();
         let mut plans: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
-        if !urls.is_empty() {
+        let bits = grams::needle_bits(&self.needles);
+        if !bits.is_empty() {
+            if let Some(plan) = self
+                .indexed_scan(state, &segments, &bits, projection, limit)
+                .await?
+            {
+                plans.push(plan);
+            }
+        } else if !segments.is_empty() {
+            let urls: Vec<ListingTableUrl> = segments
+                .iter()
+                .map(|s| ListingTableUrl::parse(self.store.object_url(&s.path)))
+                .collect::<DfResult<_>>()?;
             let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
                 .with_file_extension(".parquet");
             let config = ListingTableConfig::new_with_multi_paths(urls)

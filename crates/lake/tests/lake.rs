@@ -701,3 +701,141 @@ async fn closed_partitions_are_sealed_once_with_the_same_rows() {
     assert_eq!(after.len(), 3004);
     assert_eq!(after.last().map(String::as_str), Some("late"));
 }
+
+fn lake_config() -> datafusion::prelude::SessionConfig {
+    datafusion::prelude::SessionConfig::new()
+        .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+}
+
+/// Rows of `table` whose message holds `needle`, counted by a query that also tests
+/// every row it reads.
+async fn count_holding(
+    lake: &Lake,
+    table: sightline_lake::table::ScopedTable,
+    needle: &str,
+) -> usize {
+    use datafusion::prelude::{col, lit};
+    let batches = lake
+        .lookup_context()
+        .read_table(Arc::new(table))
+        .unwrap()
+        .filter(col("message").like(lit(format!("%{needle}%"))))
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    batches.iter().map(|b| b.num_rows()).sum()
+}
+
+/// Hot log segments carry a trigram index of their messages; a scan given the literal
+/// it looks for reads only the pages that may hold it, finds exactly what a full scan
+/// finds, reads every page holding sealed (ciphertext) messages, and the index goes
+/// wherever its segment goes.
+#[tokio::test]
+async fn the_text_index_narrows_scans_without_losing_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg_dir = dir.path().join("seg");
+    let lake = open(dir.path(), SegmentStore::local(&seg_dir).unwrap()).await;
+    let scope = Scope::new(A, "us-east-1");
+    let now = chrono::Utc::now().timestamp_millis() - 60_000;
+    let texts: Vec<String> = (0..20_000)
+        .map(|i| {
+            let extra = if i % 997 == 0 { " needle-7f3a" } else { "" };
+            format!(
+                r#"{{"level":"INFO","user":"u{}","req":"{:016x}","msg":"request {} done{extra}"}}"#,
+                i % 97,
+                (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                i * 7
+            )
+        })
+        .collect();
+    let mut rows: Vec<_> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| log_event(i as i64, now + i as i64, t))
+        .collect();
+    // A sealed message in the middle: stored as ciphertext, its page is always read.
+    rows[10_001].key_id = Some("key-1");
+    rows[10_001].message = "opaque bytes that happen to say needle-7f3a";
+    lake.append_encoded("log_events", &scope, &rows, 1 << 22)
+        .await
+        .unwrap();
+    lake.flush().await.unwrap();
+
+    let files = walk(&seg_dir);
+    let grams: Vec<&String> = files.iter().filter(|p| p.ends_with(".grams")).collect();
+    assert_eq!(grams.len(), 1, "{files:?}");
+    let snapshot = || lake.snapshot("log_events", A, None, 0, i64::MAX);
+    let full = count_holding(&lake, snapshot().await.unwrap(), "needle-7f3a").await;
+    assert_eq!(full, 22, "21 plain rows and the sealed one");
+    let mut narrowed = snapshot().await.unwrap();
+    narrowed.needles = vec![b"needle-7f3a".to_vec()];
+    let seg = narrowed.segments[0].clone();
+    assert!(seg.grams > 0);
+    assert_eq!(count_holding(&lake, narrowed, "needle-7f3a").await, full);
+
+    // The pages read: every one holding the needle or the sealed row, and few others.
+    let store = lake.store();
+    let index = store.object_path(&sightline_lake::segment::grams_path(&seg.path));
+    let bits = sightline_lake::grams::needle_bits(&[b"needle-7f3a".to_vec()]);
+    let sel = sightline_lake::grams::select(store.store.as_ref(), &index, seg.grams as u64, &bits)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut read = Vec::new();
+    for s in sel.iter() {
+        read.extend(std::iter::repeat_n(!s.skip, s.row_count));
+    }
+    assert_eq!(read.len(), 20_000);
+    for (i, t) in texts.iter().enumerate() {
+        if t.contains("needle-7f3a") || i == 10_001 {
+            assert!(read[i], "row {i} skipped");
+        }
+    }
+    let selected = read.iter().filter(|r| **r).count();
+    assert!(selected < 10_000, "read {selected} of 20,000 rows");
+    // The scan reads those rows and no others (counted without testing them), also
+    // when it splits the segment into byte ranges, one per core and more.
+    let split = lake.context(
+        lake_config()
+            .with_target_partitions(16)
+            .set_u64("datafusion.optimizer.repartition_file_min_size", 0),
+    );
+    let rows_read = |ctx: datafusion::prelude::SessionContext, needle: &'static [u8]| {
+        let snapshot = snapshot();
+        async move {
+            let mut t = snapshot.await.unwrap();
+            t.needles = vec![needle.to_vec()];
+            ctx.read_table(Arc::new(t)).unwrap().count().await.unwrap()
+        }
+    };
+    assert_eq!(
+        rows_read(lake.lookup_context(), b"needle-7f3a").await,
+        selected
+    );
+    assert_eq!(rows_read(split, b"needle-7f3a").await, selected);
+    // A literal found nowhere reads only the page of the sealed row.
+    let sealed_page = rows_read(lake.lookup_context(), b"absent-literal").await;
+    assert!((1..1000).contains(&sealed_page), "{sealed_page}");
+
+    // Merged away: no index is left without its segment.
+    lake.append_encoded("log_events", &scope, &rows[..10], 1 << 16)
+        .await
+        .unwrap();
+    lake.flush().await.unwrap();
+    lake.append_encoded("log_events", &scope, &rows[10..20], 1 << 16)
+        .await
+        .unwrap();
+    lake.flush().await.unwrap();
+    assert_eq!(lake.compact().await.unwrap(), 1);
+    lake.compact().await.unwrap(); // deletes what the merge replaced
+    let files = walk(&seg_dir);
+    for g in files.iter().filter(|p| p.ends_with(".grams")) {
+        let parquet = format!("{}.parquet", g.strip_suffix(".grams").unwrap());
+        assert!(files.contains(&parquet), "orphan index {g}: {files:?}");
+    }
+    assert_eq!(
+        files.iter().filter(|p| p.ends_with(".grams")).count(),
+        parquet_files(&seg_dir).len()
+    );
+}

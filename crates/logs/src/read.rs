@@ -200,6 +200,13 @@ fn limit(l: Option<usize>) -> Result<usize> {
     }
 }
 
+/// What a FilterLogEvents read looks for: the rows' filter, and literals every row it
+/// passes holds in its message, for the segments' text index (see `grams` in the lake).
+struct Search {
+    filter: Expr,
+    needles: Vec<Vec<u8>>,
+}
+
 /// Keeps the events that fit in one response.
 fn within_size(events: &mut Vec<Event>) -> bool {
     let mut size = 0usize;
@@ -293,7 +300,11 @@ impl Logs {
         order: Order,
         limit: usize,
     ) -> Result<Vec<Event>> {
-        let ctx = self.lake.fine_lookup_context(SCAN_PARTITIONS);
+        let ctx = if table.needles.is_empty() {
+            self.lake.fine_lookup_context(SCAN_PARTITIONS)
+        } else {
+            self.lake.text_search_context(SCAN_PARTITIONS)
+        };
         let mut df = ctx.read_table(table.clone())?;
         if !keys.is_empty() {
             df = df.with_column(
@@ -327,20 +338,23 @@ impl Logs {
         Ok(events_of(&batches))
     }
 
-    /// The first `limit` events passing `filter` in time order, read a time slice at a
-    /// time and stopping once a response's worth is found. A sort over the whole
-    /// window would read every event before answering, however early the page fills;
-    /// a rare term over a large group then cost a full scan per page.
+    /// The first `limit` events passing the search's filter in time order, read a
+    /// time slice at a time and stopping once a response's worth is found. A sort over
+    /// the whole window would read every event before answering, however early the
+    /// page fills; a rare term over a large group then cost a full scan per page.
     async fn query_in_slices(
         &self,
         scope: &Scope,
         window: (i64, i64),
         keys: &Arc<Keyring>,
-        filter: Expr,
+        search: Search,
         limit: usize,
         hint: Option<Density>,
     ) -> Result<(Vec<Event>, Option<Density>)> {
-        let table = Arc::new(self.snapshot(scope, window).await?);
+        let Search { filter, needles } = search;
+        let mut table = self.snapshot(scope, window).await?;
+        table.needles = needles;
+        let table = Arc::new(table);
         let mut spans: Vec<(i64, i64, u64)> = table
             .segments
             .iter()
@@ -515,12 +529,20 @@ impl Logs {
                 .and(col("event_time").lt_eq(ts(hi)))
                 .and(col("log_stream").in_list(names, false))
                 .and(after(position));
+            // What every match holds lets the segments' text index skip pages.
+            let mut needles = Vec::new();
             if let Some(p) = pattern.filter(|p| !p.matches_everything()) {
+                needles = p
+                    .required_substrings()
+                    .into_iter()
+                    .map(String::into_bytes)
+                    .collect();
                 filter = filter.and(PatternUdf::call(Arc::new(p), col("message")));
             }
             let from = lo.max(position.0);
+            let search = Search { filter, needles };
             (events, density) = self
-                .query_in_slices(scope, (from, hi), &keys, filter, limit + 1, hint)
+                .query_in_slices(scope, (from, hi), &keys, search, limit + 1, hint)
                 .await?;
             if events.len() > limit {
                 events.truncate(limit);

@@ -3,7 +3,7 @@
 //! `seq` orders events of equal timestamp in the order they were ingested and makes
 //! every event addressable for pagination tokens.
 
-use crate::dataset::{ColumnHint, Dataset, RowRef, arrow_err, view};
+use crate::dataset::{ColumnHint, Dataset, IndexedText, RowRef, arrow_err, view};
 use crate::{Error, Result};
 use datafusion::arrow::array::{
     ArrayRef, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
@@ -203,6 +203,13 @@ impl Dataset for LogEvents {
             ("seq", ColumnHint::Ordered),
             ("message", ColumnHint::Text),
         ]
+    }
+
+    fn indexed_text(&self) -> Option<IndexedText> {
+        Some(IndexedText {
+            column: "message",
+            opaque: Some("key_id"),
+        })
     }
 
     fn to_batch_from_json(
