@@ -173,11 +173,16 @@ pub async fn select(
     {
         return Ok(None);
     }
-    let pages = u64_at(&head[8..], 0) as usize;
+    let pages = u64_at(&head[8..], 0);
+    // A damaged count must not overflow the layout's arithmetic below.
+    if pages == 0 || pages > size / 8 {
+        return Ok(None);
+    }
+    let pages = pages as usize;
     let rows = u64_at(&head[16..], 0);
     let w = words(pages) as u64;
     let table = HEADER + 8 * pages as u64;
-    if size != table + 8 * w * (1 + BITS as u64) || pages == 0 {
+    if size != table + 8 * w * (1 + BITS as u64) {
         return Ok(None);
     }
     let mut ranges = Vec::with_capacity(1 + bits.len());
@@ -309,6 +314,10 @@ mod tests {
         bad[0] = b'X';
         store.put(&path, PutPayload::from(bad)).await.unwrap();
         let size = bytes.len() as u64;
+        assert!(select(&store, &path, size, &bits).await.unwrap().is_none());
+        let mut huge = bytes.clone();
+        huge[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+        store.put(&path, PutPayload::from(huge)).await.unwrap();
         assert!(select(&store, &path, size, &bits).await.unwrap().is_none());
         store.put(&path, PutPayload::from(bytes)).await.unwrap();
         assert!(
