@@ -183,8 +183,11 @@ def body_of(group, stream, events) -> bytes:
 
 
 def segment_bytes(data_dir: Path, dataset: str) -> int:
+    """Bytes of a dataset's segments and their text indexes."""
     root = data_dir / "lake" / "segments" / dataset
-    return sum(p.stat().st_size for p in root.rglob("*.parquet")) if root.exists() else 0
+    if not root.exists():
+        return 0
+    return sum(p.stat().st_size for p in root.rglob("*") if p.suffix in (".parquet", ".grams"))
 
 
 def wait_flushed(srv, sql_count: str, want: int, timeout=120):
@@ -248,6 +251,7 @@ def main() -> None:
         n_store = STORAGE_BATCHES * BATCH
         wait_flushed(srv, "SELECT count(*) AS n FROM log_events", n_store)
         time.sleep(3)
+        wait_idle(srv)  # the indexer's work is part of what a flushed hour stores
         flushed = segment_bytes(srv.data_dir, "log_events")
         srv.stop()
         srv = SightlineServer(base / "store-data", base / "store-logs", ["--lake-flush-seconds", "2"])

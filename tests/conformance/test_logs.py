@@ -442,6 +442,34 @@ def test_retention_really_removes_stored_events(server_factory):
     retry_until(lambda: expect(other, []), timeout=30)
 
 
+def test_a_deleted_groups_events_leave_storage_even_across_a_crash(server_factory):
+    srv = server_factory.start()
+    logs = srv.client("logs")
+    group, kept = new_group(logs), new_group(logs)
+    stream, kept_stream = new_stream(logs, group), new_stream(logs, kept)
+    start = now_ms() - 3_600_000
+    # Enough events that removing them takes far longer than the kill below.
+    for b in range(30):
+        put(logs, group, stream, [f"batch {b} event {i} of a deleted group" for i in range(5000)],
+            start=start + b * 5000)
+    put(logs, kept, kept_stream, ["kept"], start=start)
+
+    def count(name):
+        sql = f"SELECT count(*) AS n FROM log_events WHERE log_group = {sql_str(name)}"
+        return int(query(srv, sql)[0]["n"])
+
+    assert count(group) == 150_000
+    logs.delete_log_group(logGroupName=group)
+    srv.kill()
+    srv.start()
+
+    def gone():
+        assert count(group) == 0
+
+    retry_until(gone, timeout=60)
+    assert count(kept) == 1
+
+
 def test_tags_by_name_and_by_arn(server, logs):
     group = new_group(logs, tags={"a": "1"})
     logs.tag_log_group(logGroupName=group, tags={"b": "2"})

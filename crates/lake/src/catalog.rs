@@ -1,7 +1,7 @@
 //! The segment catalog in meta: which Parquet files exist for which (dataset, account,
 //! region, hour), with time bounds for pruning, and how far the WAL has been flushed.
 
-use crate::Result;
+use crate::{Result, segment};
 use sightline_meta::Meta;
 use sightline_meta::rusqlite::{OptionalExtension, params};
 
@@ -35,7 +35,8 @@ pub struct Segment {
     pub max_time: i64,
     pub rows: i64,
     pub bytes: i64,
-    /// Bytes of the segment's trigram index (`grams`), 0 when it has none.
+    /// Bytes of the segment's trigram index (`grams`): 0 until the indexer has built it
+    /// (and for segments it never indexes), -1 when it could not be built.
     pub grams: i64,
 }
 
@@ -125,6 +126,34 @@ pub fn all_segments(meta: &Meta) -> Result<Vec<Segment>> {
         let rows = st.query_map([], row)?;
         rows.collect()
     })?)
+}
+
+/// Unsealed segments of `datasets` whose text index is yet to be built, newest first
+/// (recent events are what searches read most).
+pub fn unindexed(meta: &Meta, datasets: &[&str]) -> Result<Vec<Segment>> {
+    Ok(meta.read(|c| {
+        let mut st = c.prepare(&format!(
+            "SELECT {COLUMNS} FROM lake_segments WHERE grams = 0 ORDER BY max_time DESC"
+        ))?;
+        let rows = st.query_map([], row)?;
+        let all: Vec<Segment> = rows.collect::<Result<_, _>>()?;
+        Ok(all
+            .into_iter()
+            .filter(|s| datasets.contains(&s.dataset.as_str()) && !segment::is_sealed(&s.path))
+            .collect())
+    })?)
+}
+
+/// Records the size of a segment's text index (-1: none can be built); false when the
+/// catalog no longer names the segment.
+pub fn set_grams(meta: &Meta, path: &str, grams: i64) -> Result<bool> {
+    let changed = meta.write(|tx| {
+        tx.execute(
+            "UPDATE lake_segments SET grams = ?1 WHERE path = ?2",
+            params![grams, path],
+        )
+    })?;
+    Ok(changed > 0)
 }
 
 /// Registers new segments, retires replaced ones, and (for flushes) advances the flushed

@@ -71,60 +71,132 @@ fn words(pages: usize) -> usize {
 /// The `.grams` object of a text column written in pages starting at rows `starts`
 /// (ascending, the first 0). `opaque` marks rows whose text must not be hashed.
 pub fn build(text: &dyn Array, opaque: Option<&dyn Array>, starts: &[u64]) -> Result<Vec<u8>> {
-    let rows = text.len() as u64;
-    if starts.first().is_some_and(|s| *s != 0)
-        || starts.windows(2).any(|w| w[0] >= w[1])
-        || starts.last().is_some_and(|s| *s >= rows.max(1))
-    {
-        return Err(Error::Parquet(format!(
-            "page starts {starts:?} do not split {rows} rows"
-        )));
+    let mut b = Builder::new(starts.to_vec(), text.len() as u64)?;
+    b.push(text, opaque)?;
+    b.finish()
+}
+
+/// Builds a `.grams` object from a segment's rows in order, a batch at a time, so a
+/// segment read back from the store is indexed without gathering its text in one array.
+pub struct Builder {
+    starts: Vec<u64>,
+    rows: u64,
+    /// Rows pushed so far.
+    at: u64,
+    /// The page the next row belongs to.
+    page: usize,
+    sig: Vec<u64>,
+    hidden: bool,
+    opaque_pages: Vec<u64>,
+    slices: Vec<u64>,
+}
+
+impl Builder {
+    /// For a segment of `rows` rows whose text pages start at `starts`.
+    pub fn new(starts: Vec<u64>, rows: u64) -> Result<Builder> {
+        if starts.first().is_some_and(|s| *s != 0)
+            || starts.windows(2).any(|w| w[0] >= w[1])
+            || starts.last().is_some_and(|s| *s >= rows.max(1))
+        {
+            return Err(Error::Parquet(format!(
+                "page starts {starts:?} do not split {rows} rows"
+            )));
+        }
+        let w = words(starts.len());
+        Ok(Builder {
+            opaque_pages: vec![0; w],
+            slices: vec![0; BITS * w],
+            sig: vec![0; BITS / 64],
+            hidden: false,
+            page: 0,
+            at: 0,
+            rows,
+            starts,
+        })
     }
-    let value = text_values(text)?;
-    let pages = starts.len();
-    let w = words(pages);
-    let mut opaque_pages = vec![0u64; w];
-    let mut slices = vec![0u64; BITS * w];
-    let mut sig = vec![0u64; BITS / 64];
-    for (p, &start) in starts.iter().enumerate() {
-        let end = starts.get(p + 1).copied().unwrap_or(rows);
-        let (word, mask) = (p / 64, 1u64 << (p % 64));
-        sig.fill(0);
-        let mut hidden = false;
-        for r in start as usize..end as usize {
+
+    /// The next rows of the segment.
+    pub fn push(&mut self, text: &dyn Array, opaque: Option<&dyn Array>) -> Result<()> {
+        let value = text_values(text)?;
+        if self.at + text.len() as u64 > self.rows {
+            return Err(Error::Parquet(format!(
+                "{} rows pushed to the index of a segment of {}",
+                self.at + text.len() as u64,
+                self.rows
+            )));
+        }
+        for r in 0..text.len() {
+            while self
+                .starts
+                .get(self.page + 1)
+                .is_some_and(|next| self.at >= *next)
+            {
+                self.end_page();
+            }
+            self.at += 1;
+            if self.hidden {
+                continue;
+            }
             if opaque.is_some_and(|o| o.is_valid(r)) {
-                hidden = true;
-                break;
+                self.hidden = true;
+                continue;
             }
             if let Some(t) = value(r) {
+                let sig = &mut self.sig;
                 trigram_bits(t, |b| sig[b / 64] |= 1 << (b % 64));
             }
         }
-        if hidden {
-            opaque_pages[word] |= mask;
-            continue;
-        }
-        for (i, &s) in sig.iter().enumerate() {
-            let mut s = s;
-            while s != 0 {
-                let b = i * 64 + s.trailing_zeros() as usize;
-                slices[b * w + word] |= mask;
-                s &= s - 1;
+        Ok(())
+    }
+
+    /// Files the current page's signature and starts the next page.
+    fn end_page(&mut self) {
+        let w = self.opaque_pages.len();
+        let (word, mask) = (self.page / 64, 1u64 << (self.page % 64));
+        if self.hidden {
+            self.opaque_pages[word] |= mask;
+        } else {
+            for (i, &s) in self.sig.iter().enumerate() {
+                let mut s = s;
+                while s != 0 {
+                    let b = i * 64 + s.trailing_zeros() as usize;
+                    self.slices[b * w + word] |= mask;
+                    s &= s - 1;
+                }
             }
         }
+        self.sig.fill(0);
+        self.hidden = false;
+        self.page += 1;
     }
-    let mut out = Vec::with_capacity(HEADER as usize + 8 * (pages + w + slices.len()));
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(BITS as u32).to_le_bytes());
-    out.extend_from_slice(&(pages as u64).to_le_bytes());
-    out.extend_from_slice(&rows.to_le_bytes());
-    for s in starts {
-        out.extend_from_slice(&s.to_le_bytes());
+
+    /// The object, once every row was pushed.
+    pub fn finish(mut self) -> Result<Vec<u8>> {
+        if self.at != self.rows {
+            return Err(Error::Parquet(format!(
+                "{} of {} rows pushed to the index",
+                self.at, self.rows
+            )));
+        }
+        let pages = self.starts.len();
+        if pages > 0 {
+            self.end_page();
+        }
+        let mut out = Vec::with_capacity(
+            HEADER as usize + 8 * (pages + self.opaque_pages.len() + self.slices.len()),
+        );
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(BITS as u32).to_le_bytes());
+        out.extend_from_slice(&(pages as u64).to_le_bytes());
+        out.extend_from_slice(&self.rows.to_le_bytes());
+        for s in &self.starts {
+            out.extend_from_slice(&s.to_le_bytes());
+        }
+        for x in self.opaque_pages.iter().chain(&self.slices) {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        Ok(out)
     }
-    for x in opaque_pages.iter().chain(&slices) {
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    Ok(out)
 }
 
 type Values<'a> = Box<dyn Fn(usize) -> Option<&'a [u8]> + 'a>;
@@ -329,7 +401,37 @@ mod tests {
         assert!(select(&store, &path, size, &bits).await.unwrap().is_some());
     }
 
+    #[test]
+    fn a_builder_wants_exactly_the_segment_rows() {
+        let text = StringViewArray::from(vec!["abc", "def", "ghi"]);
+        let mut b = Builder::new(vec![0, 2], 4).unwrap();
+        b.push(&text, None).unwrap();
+        assert!(b.finish().is_err(), "a row short");
+        let mut b = Builder::new(vec![0, 1], 2).unwrap();
+        assert!(b.push(&text, None).is_err(), "a row over");
+    }
+
     proptest! {
+        /// Rows pushed in any slicing give the object built from them whole, opaque
+        /// pages included.
+        #[test]
+        fn batches_build_the_same_object_as_the_whole(
+            rows in proptest::collection::vec(("[a-f ]{0,16}", proptest::bool::weighted(0.1)), 1..60),
+            cut in 1usize..9,
+            batch in 1usize..17,
+        ) {
+            let text = StringViewArray::from(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>());
+            let hidden = StringArray::from(rows.iter().map(|r| r.1.then_some("key")).collect::<Vec<_>>());
+            let starts: Vec<u64> = (0..rows.len()).step_by(cut).map(|s| s as u64).collect();
+            let whole = build(&text, Some(&hidden), &starts).unwrap();
+            let mut b = Builder::new(starts, rows.len() as u64).unwrap();
+            for at in (0..rows.len()).step_by(batch) {
+                let n = batch.min(rows.len() - at);
+                b.push(&text.slice(at, n), Some(&hidden.slice(at, n))).unwrap();
+            }
+            prop_assert_eq!(b.finish().unwrap(), whole);
+        }
+
         /// The index may read pages that lack a needle, never skip one that holds it.
         #[test]
         fn a_page_holding_the_needle_is_never_skipped(

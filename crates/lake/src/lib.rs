@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod datasets;
 pub mod dict_count;
 pub mod grams;
+mod indexer;
 pub mod newest;
 pub mod purge;
 pub mod query;
@@ -129,6 +130,8 @@ pub struct Lake {
     maintenance: tokio::sync::Mutex<()>,
     pending_deletes: Mutex<Vec<(Instant, String)>>,
     flush_wanted: tokio::sync::Notify,
+    /// Wakes the indexer when flushes or merges add hot segments.
+    index_wanted: tokio::sync::Notify,
     options: Options,
     /// Shared by every query, so Parquet footers and page indexes (segments never
     /// change) are read once and cached, not on every query.
@@ -231,6 +234,7 @@ impl Lake {
             maintenance: tokio::sync::Mutex::new(()),
             pending_deletes: Mutex::new(Vec::new()),
             flush_wanted: tokio::sync::Notify::new(),
+            index_wanted: tokio::sync::Notify::new(),
             options,
             runtime,
         });
@@ -367,6 +371,9 @@ impl Lake {
             catalog::commit(&self.meta, &added, &[], Some(generation))?;
             self.buffer.lock().remove_up_to(generation);
         }
+        if !added.is_empty() {
+            self.index_wanted.notify_one();
+        }
         for (g, path) in wal::list(&self.wal_dir)? {
             if g <= generation {
                 std::fs::remove_file(path)?;
@@ -394,49 +401,21 @@ impl Lake {
         let work = move || -> Result<_> {
             let sorted = segment::sorted(&ds.schema(), ds.time_column(), &batches)?;
             let bytes = bytes::Bytes::from(segment::encode(&sorted, ds.column_hints(), profile)?);
-            // Sealed text pages are megabytes: an index could skip none of them.
-            let grams = match (profile, ds.indexed_text()) {
-                (segment::Profile::Hot, Some(t)) => {
-                    let starts = segment::page_starts(&bytes, t.column)?;
-                    let column = |name: &str| {
-                        sorted
-                            .column_by_name(name)
-                            .ok_or_else(|| Error::Arrow(format!("no column {name}")))
-                    };
-                    let opaque = t.opaque.map(column).transpose()?;
-                    Some(grams::build(
-                        column(t.column)?,
-                        opaque.map(|o| o.as_ref()),
-                        &starts,
-                    )?)
-                }
-                _ => None,
-            };
-            Ok((sorted, bytes, grams))
+            Ok((sorted, bytes))
         };
-        let (sorted, bytes, grams) = match profile {
+        let (sorted, bytes) = match profile {
             segment::Profile::Hot => tokio::task::spawn_blocking(work)
                 .await
                 .map_err(|e| Error::Wal(e.to_string()))??,
-            segment::Profile::Sealed { .. } => seal::on_idle_thread(work).await??,
+            segment::Profile::Sealed { .. } => seal::on_idle_thread("lake-sealer", work).await??,
         };
         let len = bytes.len();
         self.store
             .store
             .put(&self.store.object_path(&rel), bytes.into())
             .await?;
-        let grams_len = grams.as_ref().map_or(0, Vec::len);
-        if let Some(g) = grams {
-            self.store
-                .store
-                .put(
-                    &self.store.object_path(&segment::grams_path(&rel)),
-                    g.into(),
-                )
-                .await?;
-        }
         let time_column = self.dataset(&key.dataset)?.time_column();
-        segment::describe(&key, rel, &sorted, time_column, len, grams_len)
+        segment::describe(&key, rel, &sorted, time_column, len)
     }
 
     /// Deletes a segment and its index, either of which may be gone already.
@@ -483,6 +462,9 @@ impl Lake {
                 self.replace_segments(&[seg], removed).await?;
                 merged += 1;
             }
+        }
+        if merged > 0 {
+            self.index_wanted.notify_one();
         }
         self.delete_expired().await?;
         Ok(merged)
@@ -609,6 +591,7 @@ impl Lake {
             .options
             .seal_after
             .map(|_| self.spawn_sealer(stop.clone()));
+        let indexer = self.spawn_indexer(stop.clone());
         tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -647,9 +630,10 @@ impl Lake {
             }
             // A seal cut short leaves at most a file outside the catalog, which the
             // next open removes; its partition is sealed again later.
-            if let Some(sealer) = sealer {
-                sealer.abort();
-                let _ = sealer.await;
+            // Likewise an index cut short: its segment is indexed again later.
+            for task in sealer.into_iter().chain([indexer]) {
+                task.abort();
+                let _ = task.await;
             }
         })
     }

@@ -139,18 +139,19 @@ impl Lake {
 /// CPU that ingestion and queries leave idle, never with theirs (a level-19 seal costs
 /// about a second of CPU per MB of log text).
 pub(crate) async fn on_idle_thread<T: Send + 'static>(
+    name: &str,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
-        .name("lake-sealer".into())
+        .name(name.into())
         .spawn(move || {
             lower_priority();
             let _ = tx.send(work());
         })
-        .map_err(|e| Error::Wal(format!("cannot start the sealing thread: {e}")))?;
+        .map_err(|e| Error::Wal(format!("cannot start thread {name}: {e}")))?;
     rx.await
-        .map_err(|_| Error::Wal("the sealing thread stopped without an answer".into()))
+        .map_err(|_| Error::Wal(format!("thread {name} stopped without an answer")))
 }
 
 /// SCHED_IDLE for the calling thread: it runs only when no other thread wants the

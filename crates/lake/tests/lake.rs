@@ -762,12 +762,20 @@ async fn the_text_index_narrows_scans_without_losing_rows() {
         .unwrap();
     lake.flush().await.unwrap();
 
-    let files = walk(&seg_dir);
-    let grams: Vec<&String> = files.iter().filter(|p| p.ends_with(".grams")).collect();
-    assert_eq!(grams.len(), 1, "{files:?}");
+    // The flush leaves indexing to the indexer; until it runs, scans read everything.
     let snapshot = || lake.snapshot("log_events", A, None, 0, i64::MAX);
     let full = count_holding(&lake, snapshot().await.unwrap(), "needle-7f3a").await;
     assert_eq!(full, 22, "21 plain rows and the sealed one");
+    assert!(!walk(&seg_dir).iter().any(|p| p.ends_with(".grams")));
+    let mut unindexed = snapshot().await.unwrap();
+    assert_eq!(unindexed.segments[0].grams, 0);
+    unindexed.needles = vec![b"needle-7f3a".to_vec()];
+    assert_eq!(count_holding(&lake, unindexed, "needle-7f3a").await, full);
+    assert_eq!(lake.index_text().await.unwrap(), 1);
+    assert_eq!(lake.index_text().await.unwrap(), 0, "built once");
+    let files = walk(&seg_dir);
+    let grams: Vec<&String> = files.iter().filter(|p| p.ends_with(".grams")).collect();
+    assert_eq!(grams.len(), 1, "{files:?}");
     let mut narrowed = snapshot().await.unwrap();
     narrowed.needles = vec![b"needle-7f3a".to_vec()];
     let seg = narrowed.segments[0].clone();
@@ -827,7 +835,9 @@ async fn the_text_index_narrows_scans_without_losing_rows() {
         .await
         .unwrap();
     lake.flush().await.unwrap();
+    assert_eq!(lake.index_text().await.unwrap(), 2);
     assert_eq!(lake.compact().await.unwrap(), 1);
+    assert_eq!(lake.index_text().await.unwrap(), 1, "the merged segment");
     lake.compact().await.unwrap(); // deletes what the merge replaced
     let files = walk(&seg_dir);
     for g in files.iter().filter(|p| p.ends_with(".grams")) {
@@ -838,4 +848,59 @@ async fn the_text_index_narrows_scans_without_losing_rows() {
         files.iter().filter(|p| p.ends_with(".grams")).count(),
         parquet_files(&seg_dir).len()
     );
+}
+
+/// The running lake indexes what its flushes write, without being asked, and a stop
+/// does not wait for it.
+#[tokio::test]
+async fn flushed_log_segments_are_indexed_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg_dir = dir.path().join("seg");
+    let meta = Arc::new(Meta::open(dir.path()).unwrap());
+    let lake = Lake::open(
+        dir.path(),
+        SegmentStore::local(&seg_dir).unwrap(),
+        meta,
+        Options {
+            flush_interval: std::time::Duration::from_millis(100),
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let maintenance = lake.spawn_maintenance(stop_rx);
+    let now = chrono::Utc::now().timestamp_millis() - 60_000;
+    let texts: Vec<String> = (0..2_000).map(|i| format!("line {i} of the log")).collect();
+    let rows: Vec<_> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| log_event(i as i64, now + i as i64, t))
+        .collect();
+    lake.append_encoded("log_events", &Scope::new(A, "us-east-1"), &rows, 1 << 20)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let indexed = loop {
+        let t = lake
+            .snapshot("log_events", A, None, 0, i64::MAX)
+            .await
+            .unwrap();
+        if t.segments.len() == 1 && t.segments[0].grams > 0 {
+            break t.segments[0].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not indexed within a minute"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let store = lake.store();
+    let index = store.object_path(&sightline_lake::segment::grams_path(&indexed.path));
+    let head = object_store::ObjectStoreExt::head(store.store.as_ref(), &index)
+        .await
+        .unwrap();
+    assert_eq!(head.size, indexed.grams as u64);
+    stop.send(true).unwrap();
+    maintenance.await.unwrap();
 }

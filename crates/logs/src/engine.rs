@@ -67,7 +67,8 @@ pub struct Logs {
     pub(crate) queries: parking_lot::Mutex<crate::queries::Registry>,
     /// Plaintext data keys the service has opened, by (group id, key id).
     pub(crate) data_keys: parking_lot::Mutex<HashMap<(String, u32), Arc<crate::crypt::MessageKey>>>,
-    /// Ids of groups deleted since start whose events still sit in the lake.
+    /// Ids of deleted groups whose events still sit in the lake (also in the meta store,
+    /// until the retention pass removed them).
     pub(crate) deleted: parking_lot::Mutex<HashMap<ScopeKey, BTreeSet<String>>>,
 }
 
@@ -175,6 +176,10 @@ impl Logs {
             }
         }
         let start = chrono::Utc::now().timestamp_micros().saturating_mul(256);
+        let mut deleted: HashMap<ScopeKey, BTreeSet<String>> = HashMap::new();
+        for (account, region, id) in loaded.deleted {
+            deleted.entry((account, region)).or_default().insert(id);
+        }
         Ok(Logs {
             meta,
             lake,
@@ -190,7 +195,7 @@ impl Logs {
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
                 .map_err(|e| Error::InvalidParameter(format!("http client: {e}")))?,
-            deleted: parking_lot::Mutex::new(HashMap::new()),
+            deleted: parking_lot::Mutex::new(deleted),
             bus: std::sync::OnceLock::new(),
         })
     }
@@ -337,7 +342,7 @@ impl Logs {
                 "Log group deletion is protected. Disable deletion protection before deleting the log group.".into(),
             ));
         }
-        store::delete_group(&self.meta, &g.info.id)?;
+        store::delete_group(&self.meta, &g.info)?;
         self.deleted
             .lock()
             .entry(key(scope))
@@ -606,8 +611,9 @@ impl Logs {
     }
 
     /// Saves stream statistics every couple of seconds until shutdown, then once more;
-    /// removes expired events hourly, and at once when a retention period is set or a
-    /// group deleted.
+    /// removes expired events at start (with those of groups whose deletion a restart
+    /// interrupted), hourly, and at once when a retention period is set or a group
+    /// deleted.
     pub fn spawn(
         self: &Arc<Self>,
         mut shutdown: tokio::sync::watch::Receiver<bool>,

@@ -2,8 +2,8 @@
 //! groups, are removed from the lake's segments. Reads already leave them out; this
 //! reclaims the storage.
 
-use crate::Result;
 use crate::engine::{Logs, ScopeKey, now_ms};
+use crate::{Result, store};
 use datafusion::arrow::array::{AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::datatypes::TimestampMillisecondType;
 use sightline_lake::datasets::logs as dataset;
@@ -11,8 +11,9 @@ use std::collections::HashMap;
 
 impl Logs {
     /// Removes from storage the events past their group's retention and the events of
-    /// groups deleted since start. Reads never return either, whether or not this has
-    /// run yet.
+    /// deleted groups (recorded in the meta store with the deletion, so a restart
+    /// between the two does not leave them behind). Reads never return either,
+    /// whether or not this has run yet.
     pub async fn apply_retention(&self) -> Result<usize> {
         let now = now_ms();
         let mut plans: HashMap<ScopeKey, HashMap<String, i64>> = HashMap::new();
@@ -49,7 +50,12 @@ impl Logs {
                 .purge(dataset::NAME, &account, &region, before, &drop)
                 .await
             {
-                Ok(stats) => removed += stats.rows_removed,
+                Ok(stats) => {
+                    removed += stats.rows_removed;
+                    if let Some(ids) = deleted.get(&(account.clone(), region.clone())) {
+                        store::forget_deleted(&self.meta, &account, &region, ids)?;
+                    }
+                }
                 Err(e) => {
                     // Try the deleted groups again on the next pass.
                     if let Some(ids) = deleted.get(&(account.clone(), region.clone())) {

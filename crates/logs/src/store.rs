@@ -8,7 +8,8 @@ use crate::model::{LogGroup, LogStream, MetricFilter, SubscriptionFilter};
 use sightline_meta::Meta;
 use sightline_meta::rusqlite::params;
 
-const MIGRATIONS: &[&str] = &["CREATE TABLE logs_groups (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE logs_groups (
         id TEXT PRIMARY KEY,
         body TEXT NOT NULL
     );
@@ -29,7 +30,16 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE logs_groups (
         name TEXT NOT NULL,
         body TEXT NOT NULL,
         PRIMARY KEY (group_id, name)
-    )"];
+    )",
+    // Groups deleted whose events may still be in the lake, until the retention pass
+    // has removed them: a restart must not leave them in storage for good.
+    "CREATE TABLE logs_deleted_groups (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        id TEXT NOT NULL,
+        PRIMARY KEY (account, region, id)
+    )",
+];
 
 pub fn migrate(meta: &Meta) -> Result<()> {
     meta.migrate("logs", MIGRATIONS)?;
@@ -41,6 +51,8 @@ pub struct Loaded {
     pub streams: Vec<LogStream>,
     pub metric_filters: Vec<MetricFilter>,
     pub subscription_filters: Vec<SubscriptionFilter>,
+    /// (account, region, group id) of deleted groups whose events are still stored.
+    pub deleted: Vec<(String, String, String)>,
 }
 
 pub fn load_all(meta: &Meta) -> Result<Loaded> {
@@ -49,6 +61,11 @@ pub fn load_all(meta: &Meta) -> Result<Loaded> {
         streams: meta.load_json("logs_streams")?,
         metric_filters: meta.load_json("logs_metric_filters")?,
         subscription_filters: meta.load_json("logs_subscription_filters")?,
+        deleted: meta.read(|c| {
+            let mut st = c.prepare("SELECT account, region, id FROM logs_deleted_groups")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect()
+        })?,
     })
 }
 
@@ -63,10 +80,16 @@ pub fn put_group(meta: &Meta, g: &LogGroup) -> Result<()> {
     Ok(())
 }
 
-/// Removes a group with everything hanging off it, in one transaction.
-pub fn delete_group(meta: &Meta, id: &str) -> Result<()> {
+/// Removes a group with everything hanging off it, and records that its events are
+/// to be removed from storage, in one transaction.
+pub fn delete_group(meta: &Meta, g: &LogGroup) -> Result<()> {
+    let id = &g.id;
     meta.write(|t| {
         t.execute("DELETE FROM logs_groups WHERE id = ?1", params![id])?;
+        t.execute(
+            "INSERT OR IGNORE INTO logs_deleted_groups (account, region, id) VALUES (?1, ?2, ?3)",
+            params![g.account, g.region, id],
+        )?;
         for table in [
             "logs_streams",
             "logs_metric_filters",
@@ -75,6 +98,25 @@ pub fn delete_group(meta: &Meta, id: &str) -> Result<()> {
             t.execute(
                 &format!("DELETE FROM {table} WHERE group_id = ?1"),
                 params![id],
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Forgets deleted groups of one (account, region) once their events are gone.
+pub fn forget_deleted<'a>(
+    meta: &Meta,
+    account: &str,
+    region: &str,
+    ids: impl IntoIterator<Item = &'a String>,
+) -> Result<()> {
+    meta.write(|t| {
+        for id in ids {
+            t.execute(
+                "DELETE FROM logs_deleted_groups WHERE account = ?1 AND region = ?2 AND id = ?3",
+                params![account, region, id],
             )?;
         }
         Ok(())
