@@ -68,14 +68,6 @@ fn words(pages: usize) -> usize {
     pages.div_ceil(64)
 }
 
-/// The `.grams` object of a text column written in pages starting at rows `starts`
-/// (ascending, the first 0). `opaque` marks rows whose text must not be hashed.
-pub fn build(text: &dyn Array, opaque: Option<&dyn Array>, starts: &[u64]) -> Result<Vec<u8>> {
-    let mut b = Builder::new(starts.to_vec(), text.len() as u64)?;
-    b.push(text, opaque)?;
-    b.finish()
-}
-
 /// Builds a `.grams` object from a segment's rows in order, a batch at a time, so a
 /// segment read back from the store is indexed without gathering its text in one array.
 pub struct Builder {
@@ -304,6 +296,13 @@ mod tests {
     use object_store::memory::InMemory;
     use object_store::{ObjectStoreExt, PutPayload};
     use proptest::prelude::*;
+
+    /// The object of one array of text, pushed whole.
+    fn build(text: &dyn Array, opaque: Option<&dyn Array>, starts: &[u64]) -> Result<Vec<u8>> {
+        let mut b = Builder::new(starts.to_vec(), text.len() as u64)?;
+        b.push(text, opaque)?;
+        b.finish()
+    }
 
     async fn selection(
         text: &[&str],

@@ -27,11 +27,9 @@ fn record(account: &str, i: usize, name: &str, time: &str) -> Row {
 }
 
 async fn open(dir: &std::path::Path, store: SegmentStore) -> Arc<Lake> {
-    let meta = Arc::new(Meta::open(dir).unwrap());
-    Lake::open(
+    open_with(
         dir,
         store,
-        meta,
         Options {
             compact_segments: 3,
             delete_grace: std::time::Duration::ZERO,
@@ -39,7 +37,11 @@ async fn open(dir: &std::path::Path, store: SegmentStore) -> Arc<Lake> {
         },
     )
     .await
-    .unwrap()
+}
+
+async fn open_with(dir: &std::path::Path, store: SegmentStore, options: Options) -> Arc<Lake> {
+    let meta = Arc::new(Meta::open(dir).unwrap());
+    Lake::open(dir, store, meta, options).await.unwrap()
 }
 
 /// A lake with segments in a local directory inside `dir`.
@@ -268,11 +270,9 @@ async fn time_filters_prune_and_stay_correct() {
 async fn compaction_merges_small_segments_only_up_to_its_row_cap() {
     let dir = tempfile::tempdir().unwrap();
     let seg_dir = dir.path().join("seg");
-    let meta = Arc::new(Meta::open(dir.path()).unwrap());
-    let lake = Lake::open(
+    let lake = open_with(
         dir.path(),
         SegmentStore::local(&seg_dir).unwrap(),
-        meta,
         Options {
             compact_segments: 2,
             compact_max_rows: 6,
@@ -280,8 +280,7 @@ async fn compaction_merges_small_segments_only_up_to_its_row_cap() {
             ..Options::default()
         },
     )
-    .await
-    .unwrap();
+    .await;
     let scope = Scope::new(A, "us-east-1");
     let mut id = 0;
     // One segment of 4 rows (not small: at least half the cap), then six of one row.
@@ -856,18 +855,15 @@ async fn the_text_index_narrows_scans_without_losing_rows() {
 async fn flushed_log_segments_are_indexed_in_the_background() {
     let dir = tempfile::tempdir().unwrap();
     let seg_dir = dir.path().join("seg");
-    let meta = Arc::new(Meta::open(dir.path()).unwrap());
-    let lake = Lake::open(
+    let lake = open_with(
         dir.path(),
         SegmentStore::local(&seg_dir).unwrap(),
-        meta,
         Options {
             flush_interval: std::time::Duration::from_millis(100),
             ..Options::default()
         },
     )
-    .await
-    .unwrap();
+    .await;
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let maintenance = lake.spawn_maintenance(stop_rx);
     let now = chrono::Utc::now().timestamp_millis() - 60_000;
