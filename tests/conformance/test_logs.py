@@ -263,6 +263,75 @@ def test_put_log_events_is_audited_without_its_messages(server, logs):
     assert "a message that belongs" not in json.dumps(record)
 
 
+
+def raw_put(srv, body: str) -> requests.Response:
+    """PutLogEvents with a body written by hand, as clients other than botocore may
+    spell it, signed like any call."""
+    return requests.post(srv.endpoint + "/", data=body.encode(), auth=SigV4Auth(srv), timeout=30,
+                         headers={"Content-Type": "application/x-amz-json-1.1",
+                                  "X-Amz-Target": "Logs_20140328.PutLogEvents"})
+
+
+def test_put_log_events_reads_every_json_spelling_of_a_batch(server, logs):
+    group = new_group(logs)
+    stream = new_stream(logs, group)
+    t = now_ms() - 60_000
+    # Escapes of every kind, a surrogate pair, members in either order, whitespace
+    # between every token, and a member of the request the call does not know.
+    body = (
+        '{ "logStreamName" : "%s" ,\n "logEvents" : [\n'
+        '  { "message" : "{\\"level\\":\\"INFO\\",\\"path\\":\\"a\\/b\\\\\\\\c\\"}\\t\\u00e9\\ud83d\\ude00",'
+        ' "timestamp" : %d } ,\n'
+        '  {"timestamp":%d,"message":"line\\nbreak \\"quoted\\" \\b\\f\\r\\u0001"}\n ] ,'
+        ' "sequenceToken": "0001", "logGroupName": "%s" }'
+    ) % (stream, t, t + 1, group)
+    resp = raw_put(server, body)
+    assert resp.status_code == 200, resp.text
+    # Forms read the general way: a member of an event the call does not know, and a
+    # whole-number timestamp written as a double.
+    resp = raw_put(server, json.dumps({
+        "logGroupName": group, "logStreamName": stream,
+        "logEvents": [{"timestamp": t + 2, "message": "with extra", "extra": [1, {"a": None}]},
+                      {"timestamp": float(t + 3), "message": "double time"}]}))
+    assert resp.status_code == 200, resp.text
+    got = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    assert [(e["timestamp"], e["message"]) for e in got["events"]] == [
+        (t, '{"level":"INFO","path":"a/b\\\\c"}\t\u00e9\U0001F600'),
+        (t + 1, 'line\nbreak "quoted" \b\f\r\u0001'),
+        (t + 2, "with extra"),
+        (t + 3, "double time"),
+    ]
+    # A batch whose event lacks its message, or whose message is not text, is refused
+    # whole with the protocol's error, and nothing of it is stored.
+    refused = [
+        ([{"timestamp": t + 4}],
+         "1 validation error detected: Value null at 'logEvents.1.member.message' failed to "
+         "satisfy constraint: Member must not be null"),
+        ([{"timestamp": t + 4, "message": "ok"}, {"timestamp": t + 5, "message": 7}],
+         "Invalid value for logEvents.2.member.message: invalid type: integer `7`, "
+         "expected a string"),
+        ([{"timestamp": "soon", "message": "m"}],
+         'Invalid value for logEvents.1.member.timestamp: invalid type: string "soon", '
+         "expected i64"),
+    ]
+    for events, message in refused:
+        resp = raw_put(server, json.dumps(
+            {"logGroupName": group, "logStreamName": stream, "logEvents": events}))
+        assert resp.status_code == 400, resp.text
+        assert resp.json() == {"__type": "InvalidParameterException", "message": message}
+    # Malformed JSON among the events is a malformed body, whichever way it is read.
+    for events in ('[{"timestamp": %d, "message": "a\\qb"}]' % (t + 4),
+                   '[{"timestamp": %d, "message": "tab\there"}]' % (t + 4),
+                   '[{"timestamp": %d, "message": "a"},]' % (t + 4)):
+        resp = raw_put(server, '{"logGroupName": "%s", "logStreamName": "%s", "logEvents": %s}'
+                       % (group, stream, events))
+        assert resp.status_code == 400, resp.text
+        assert resp.json()["__type"] == "SerializationException", resp.text
+        assert resp.json()["message"].startswith("Invalid JSON: "), resp.text
+    got = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    assert len(got["events"]) == 4
+
+
 # --------------------------------------------------------------------------- reading
 
 

@@ -1,8 +1,8 @@
 //! Metric and subscription filters on a log group: the pattern is parsed once when the
 //! filter is put, and kept compiled beside the filter for every event that arrives.
 
+use crate::batch::Events;
 use crate::engine::{Logs, key, not_found_group};
-use crate::ingest::InputEvent;
 use crate::model::{MetricFilter, SubscriptionFilter};
 use crate::subscriptions::Destination;
 use crate::{Error, Result, names, store};
@@ -177,7 +177,7 @@ impl Logs {
 /// batch in which events arrived but none matched.
 pub(crate) fn metric_data(
     filters: &[(MetricFilter, Arc<FilterPattern>)],
-    events: &[InputEvent],
+    events: Events<'_>,
 ) -> Vec<MetricDatum> {
     let mut out = Vec::new();
     for (f, pattern) in filters {
@@ -187,10 +187,10 @@ pub(crate) fn metric_data(
             };
             let mut minutes = BTreeSet::new();
             let mut matched = BTreeSet::new();
-            for e in events {
+            for e in events.iter() {
                 let minute = e.timestamp - e.timestamp.rem_euclid(60_000);
                 minutes.insert(minute);
-                let Some(c) = pattern.evaluate(&e.message) else {
+                let Some(c) = pattern.evaluate(e.message) else {
                     continue;
                 };
                 matched.insert(minute);

@@ -2,6 +2,7 @@
 //! whole; events too new, too old or past retention are refused one by one and
 //! reported; the rest become durable in the lake before the call returns.
 
+use crate::batch::{EventBatch, Events};
 use crate::engine::{Logs, key, not_found_group, not_found_stream, now_ms};
 use crate::{Error, Result, names};
 use sightline_core::Scope;
@@ -18,6 +19,7 @@ const MAX_AHEAD_MS: i64 = 2 * HOUR_MS;
 /// Events more than fourteen days old are refused.
 const MAX_AGE_MS: i64 = 14 * DAY_MS;
 
+/// An event with a message of its own, for inputs that build batches event by event.
 #[derive(Debug, Clone)]
 pub struct InputEvent {
     pub timestamp: i64,
@@ -46,7 +48,7 @@ pub struct PutOutcome {
 }
 
 /// The whole-batch rules, checked before anything is stored.
-pub fn check_batch(events: &[InputEvent]) -> Result<()> {
+pub fn check_batch(events: Events<'_>) -> Result<()> {
     if events.is_empty() {
         return Err(Error::InvalidParameter(
             "1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: Member must have length greater than or equal to 1".into(),
@@ -79,7 +81,11 @@ pub fn check_batch(events: &[InputEvent]) -> Result<()> {
             "Upload too large: {size} bytes exceeds limit of {MAX_BATCH_BYTES}"
         )));
     }
-    if events.windows(2).any(|w| w[1].timestamp < w[0].timestamp) {
+    if events
+        .iter()
+        .zip(events.iter().skip(1))
+        .any(|(a, b)| b.timestamp < a.timestamp)
+    {
         return Err(Error::InvalidParameter(
             "Log events in a single PutLogEvents request must be in chronological order.".into(),
         ));
@@ -96,7 +102,7 @@ pub fn check_batch(events: &[InputEvent]) -> Result<()> {
 
 /// Splits a sorted batch into refused ends and the accepted middle.
 pub fn classify(
-    events: &[InputEvent],
+    events: Events<'_>,
     now: i64,
     retention_days: Option<u32>,
 ) -> (Rejected, std::ops::Range<usize>) {
@@ -105,19 +111,19 @@ pub fn classify(
     let too_new_after = now + MAX_AHEAD_MS;
     let mut r = Rejected::default();
     // Sorted by time: refused-as-old events form a prefix, too-new ones a suffix.
-    let old_end = events.partition_point(|e| e.timestamp < too_old_before);
+    let old_end = events.partition_point(|t| t < too_old_before);
     if old_end > 0 {
         r.too_old_end = Some(old_end - 1);
     }
     let mut start = old_end;
     if let Some(exp) = expired_before {
-        let exp_end = events.partition_point(|e| e.timestamp < exp);
+        let exp_end = events.partition_point(|t| t < exp);
         if exp_end > start {
             r.expired_end = Some(exp_end - 1);
             start = exp_end;
         }
     }
-    let new_start = events.partition_point(|e| e.timestamp <= too_new_after);
+    let new_start = events.partition_point(|t| t <= too_new_after);
     if new_start < events.len() {
         r.too_new_start = Some(new_start);
     }
@@ -175,11 +181,12 @@ impl Logs {
         scope: &Scope,
         group: &str,
         stream: &str,
-        events: Vec<InputEvent>,
+        batch: &EventBatch,
     ) -> Result<PutOutcome> {
         names::group(group, "logGroupName")?;
         names::stream(stream, "logStreamName")?;
-        check_batch(&events)?;
+        let events = batch.all();
+        check_batch(events)?;
         let (info, filters) = {
             let state = self.state.read();
             let g = state
@@ -197,8 +204,8 @@ impl Logs {
         let retention = info.retention_days;
         let sealing = self.write_key(scope, &info).await?;
         let now = now_ms();
-        let (rejected, range) = classify(&events, now, retention);
-        let accepted = &events[range];
+        let (rejected, range) = classify(events, now, retention);
+        let accepted = events.slice(range);
         let (_inflight, first_seq) = Inflight::begin(self, accepted.len());
         if !accepted.is_empty() {
             let sealed: Option<(String, Vec<String>)> = match &sealing {
@@ -207,7 +214,7 @@ impl Logs {
                     accepted
                         .iter()
                         .map(|e| {
-                            key.seal(&e.message).ok_or_else(|| {
+                            key.seal(e.message).ok_or_else(|| {
                                 Error::InvalidParameter("sealing a log event failed".into())
                             })
                         })
@@ -222,7 +229,7 @@ impl Logs {
                 .map(|((i, e), seq)| {
                     let (message, key_id) = match &sealed {
                         Some((id, texts)) => (texts[i].as_str(), Some(id.as_str())),
-                        None => (e.message.as_str(), None),
+                        None => (e.message, None),
                     };
                     LogEvent {
                         timestamp_ms: e.timestamp,
@@ -281,7 +288,7 @@ impl Logs {
         &self,
         scope: &Scope,
         at: StreamRef<'_>,
-        events: &[InputEvent],
+        events: Events<'_>,
         now: i64,
         last_seq: i64,
     ) {
@@ -293,7 +300,7 @@ impl Logs {
         let (Some(first), Some(last)) = (events.first(), events.last()) else {
             return;
         };
-        let bytes: u64 = events.iter().map(|e| e.message.len() as u64).sum();
+        let bytes = events.message_bytes() as u64;
         let mut state = self.state.write();
         let Some(g) = state
             .groups

@@ -4,6 +4,7 @@
 //! that run the same pattern language over every event.
 
 pub mod api;
+pub mod batch;
 pub mod crypt;
 pub mod engine;
 pub mod filters;

@@ -425,7 +425,9 @@ impl Logs {
                     return Ok((0, 0));
                 }
                 let n = batch.len();
-                let out = self.put_events(scope, &group, &stream, batch).await?;
+                let out = self
+                    .put_events(scope, &group, &stream, &batch.into())
+                    .await?;
                 Ok::<_, Error>((n, n - out.accepted))
             };
             for e in events {

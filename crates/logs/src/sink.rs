@@ -3,8 +3,8 @@
 //! path as a client's, retention and encryption included.
 
 use crate::Error;
+use crate::batch::EventBatch;
 use crate::engine::Logs;
-use crate::ingest::InputEvent;
 use async_trait::async_trait;
 use sightline_core::{LogSink, Scope};
 
@@ -36,12 +36,12 @@ impl LogSink for Logs {
             Err(e) => return Err(to_core(e)),
         }
         events.sort_by_key(|(t, _)| *t);
-        let batch = events
-            .into_iter()
-            .map(|(timestamp, message)| InputEvent { timestamp, message })
-            .collect();
+        let mut batch = EventBatch::default();
+        for (timestamp, message) in &events {
+            batch.push(*timestamp, message);
+        }
         let outcome = self
-            .put_events(scope, group, stream, batch)
+            .put_events(scope, group, stream, &batch)
             .await
             .map_err(to_core)?;
         if outcome.rejected.any() {

@@ -419,7 +419,10 @@ async fn write_loop(
             events.sort_by_key(|e| e.timestamp);
             // A batch may span at most a day; old stragglers go in their own writes.
             for chunk in split_by_day(events) {
-                if let Err(e) = logs.put_events(&scope, &group, &stream, chunk).await {
+                if let Err(e) = logs
+                    .put_events(&scope, &group, &stream, &chunk.into())
+                    .await
+                {
                     tracing::warn!(stream = %stream, error = %e, "syslog events not stored");
                     if matches!(e, Error::ResourceNotFound(_)) {
                         known.remove(&stream);

@@ -56,7 +56,7 @@ impl de::Error for DeError {
 }
 
 pub fn from_value<T: DeserializeOwned>(v: Value) -> Result<T, DeError> {
-    T::deserialize(v)
+    T::deserialize(v.into_plain().map_err(<DeError as de::Error>::custom)?)
 }
 
 fn unexpected(v: &Value) -> de::Unexpected<'_> {
@@ -70,6 +70,7 @@ fn unexpected(v: &Value) -> de::Unexpected<'_> {
         Value::Timestamp(_) => de::Unexpected::Other("timestamp"),
         Value::List(_) => de::Unexpected::Seq,
         Value::Map(_) => de::Unexpected::Map,
+        Value::RawJson(_) => de::Unexpected::Other("JSON text"),
     }
 }
 
@@ -115,6 +116,10 @@ impl<'de> de::Deserializer<'de> for Value {
                 iter: m.into_iter(),
                 value: None,
             }),
+            raw @ Value::RawJson(_) => raw
+                .into_plain()
+                .map_err(<DeError as de::Error>::custom)?
+                .deserialize_any(visitor),
         }
     }
 

@@ -42,6 +42,9 @@ pub struct OperationDef {
     /// The request members the audit record keeps, when not all of them: a batch of
     /// log events belongs in the log, not again in the trail's record of the call.
     pub audited_members: Option<&'static [&'static str]>,
+    /// A top-level JSON request member the codec leaves as text ([`Value::RawJson`])
+    /// because the operation reads it faster itself than as a tree.
+    pub raw_json: Option<&'static str>,
 }
 
 impl OperationDef {
@@ -60,12 +63,19 @@ impl OperationDef {
             http: None,
             authorize: true,
             audited_members: None,
+            raw_json: None,
         }
     }
 
     /// Keeps only these request members in the call's audit record.
     pub const fn audit_only(mut self, members: &'static [&'static str]) -> OperationDef {
         self.audited_members = Some(members);
+        self
+    }
+
+    /// Leaves this top-level member of a JSON request as its text.
+    pub const fn raw_json(mut self, member: &'static str) -> OperationDef {
+        self.raw_json = Some(member);
         self
     }
 

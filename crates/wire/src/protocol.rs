@@ -129,7 +129,9 @@ pub fn resolve(
                 }
                 _ => return Err((p, CommonError::UnknownOperation(target.to_owned()))),
             };
-            let input = json::decode(req.body).map_err(|m| (p, CommonError::MalformedInput(m)))?;
+            let raw = service.operation(&op).and_then(|o| o.raw_json);
+            let input = json::decode_keeping(req.body, raw)
+                .map_err(|m| (p, CommonError::MalformedInput(m)))?;
             Ok((p, op, input))
         }
         Shape::Cbor => {

@@ -113,6 +113,11 @@ where
     F: FnOnce(Req) -> Fut,
     Fut: std::future::Future<Output = Result<Resp, ApiError>>,
 {
+    // A raw member (RawJson) is only found, not checked, by the codec: malformed text
+    // in it is a malformed body, answered as the codec answers one.
+    let input = input.into_plain().map_err(|m| {
+        crate::CommonError::MalformedInput(m).to_api_error(crate::Protocol::AwsJson1_1)
+    })?;
     let req: Req = crate::from_value(input).map_err(|e| invalid(&e))?;
     let resp = f(req).await?;
     crate::to_value(&resp).map_err(|e| ApiError::internal(format!("response encoding failed: {e}")))

@@ -23,6 +23,12 @@ pub enum Value {
     Timestamp(DateTime<Utc>),
     List(Vec<Value>),
     Map(Map),
+    /// A request member left as its JSON text, for an operation that reads it itself
+    /// ([`crate::OperationDef::raw_json`]): a PutLogEvents batch is a megabyte of
+    /// strings, and a tree of them costs more than storing them. Only its extent was
+    /// found, so a reader must check what it reads; typed decoding reads it as the tree
+    /// it stands for, or refuses it as a malformed body.
+    RawJson(String),
 }
 
 impl Value {
@@ -44,6 +50,33 @@ impl Value {
         Value::Map(Map::new())
     }
 
+    /// The value with its top-level raw JSON members decoded into trees, for readers
+    /// that do not take the raw text themselves (typed decoding, encoders). The codec
+    /// only found where a raw member ends, so its text may still be malformed; the
+    /// error is the codec's message for a malformed body.
+    pub fn into_plain(self) -> Result<Value, String> {
+        match self {
+            Value::RawJson(text) => crate::codec::json::decode_value(&text),
+            Value::Map(m) if m.values().any(|v| matches!(v, Value::RawJson(_))) => m
+                .into_iter()
+                .map(|(k, v)| Ok((k, v.into_plain()?)))
+                .collect::<Result<Map, String>>()
+                .map(Value::Map),
+            v => Ok(v),
+        }
+    }
+
+    /// [`Value::into_plain`] for writers, which keep malformed raw text as a string.
+    pub(crate) fn plain_or_text(&self) -> Value {
+        match self.clone().into_plain() {
+            Ok(v) => v,
+            Err(_) => match self {
+                Value::RawJson(text) => Value::String(text.clone()),
+                _ => Value::Null,
+            },
+        }
+    }
+
     /// Converts to JSON for audit records (`requestParameters`), where timestamps are
     /// written the way CloudTrail writes them and blobs are elided.
     pub fn to_audit_json(&self) -> serde_json::Value {
@@ -59,6 +92,7 @@ impl Value {
             Value::Blob(_) => J::String("HIDDEN_DUE_TO_SECURITY_REASONS".into()),
             Value::Timestamp(t) => J::String(crate::timestamp::format_audit(t)),
             Value::List(l) => J::Array(l.iter().map(Value::to_audit_json).collect()),
+            Value::RawJson(_) => self.plain_or_text().to_audit_json(),
             // `$` members are transport (raw request headers, response status and
             // headers, raw bodies), not parameters.
             Value::Map(m) => match crate::timestamp::flat_items(m) {
@@ -128,6 +162,9 @@ pub(crate) mod indexmap_lite {
         pub fn keys(&self) -> impl Iterator<Item = &String> {
             self.entries.iter().map(|(k, _)| k)
         }
+        pub fn values(&self) -> impl Iterator<Item = &Value> {
+            self.entries.iter().map(|(_, v)| v)
+        }
     }
 
     impl IntoIterator for Map {
@@ -174,6 +211,7 @@ impl serde::Serialize for Value {
                 }
                 map.end()
             }
+            Value::RawJson(_) => self.plain_or_text().serialize(s),
         }
     }
 }

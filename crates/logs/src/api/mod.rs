@@ -5,6 +5,7 @@ mod otlp;
 mod queries;
 mod shapes;
 
+use crate::batch::EventBatch;
 use crate::engine::{Logs, NewGroup, StreamListing, StreamOrder, group_name_of};
 use crate::ingest::InputEvent;
 use crate::kms::Reader;
@@ -40,7 +41,8 @@ pub static LOGS: ServiceDef = ServiceDef {
         op("DeleteLogStream", "logs:DeleteLogStream", false),
         op("DescribeLogStreams", "logs:DescribeLogStreams", true),
         op("PutLogEvents", "logs:PutLogEvents", false)
-            .audit_only(&["logGroupName", "logStreamName"]),
+            .audit_only(&["logGroupName", "logStreamName"])
+            .raw_json("logEvents"),
         op("GetLogEvents", "logs:GetLogEvents", true),
         op("FilterLogEvents", "logs:FilterLogEvents", true),
         op("PutRetentionPolicy", "logs:PutRetentionPolicy", false),
@@ -86,11 +88,31 @@ pub struct LogsService {
 fn invalid(e: &DeError) -> ApiError {
     let message = match e {
         DeError::Missing(p) => format!(
-            "1 validation error detected: Value null at '{p}' failed to satisfy constraint: Member must not be null"
+            "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+            member_path(p)
         ),
-        DeError::Invalid { path, message } => format!("Invalid value for {path}: {message}"),
+        DeError::Invalid { path, message } => {
+            format!("Invalid value for {}: {message}", member_path(path))
+        }
     };
     ApiError::bad_request("InvalidParameterException", message)
+}
+
+/// A member path as AWS's validation messages write it: a list element's members
+/// follow `.member` (`logEvents.1.member.message`).
+fn member_path(path: &str) -> String {
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut out = String::with_capacity(path.len() + 8);
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(part);
+        if i + 1 < parts.len() && part.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(".member");
+        }
+    }
+    out
 }
 
 /// The group named by `logGroupName` or `logGroupIdentifier` (a name or an ARN).
@@ -179,6 +201,20 @@ fn metric_out(group: String, f: MetricFilter) -> MetricFilterOut {
         creation_time: f.created_ms,
         log_group_name: group,
     }
+}
+
+/// A PutLogEvents request in the form clients send, read without decoding its events
+/// into a tree: the names as strings and the events as their JSON text
+/// ([`OperationDef::raw_json`]). `None` for anything else, which is decoded the
+/// general way and refused, if it must be, with the usual errors.
+fn plain_put(input: &Value) -> Option<(String, String, EventBatch)> {
+    let group = input.get("logGroupName")?.as_str()?;
+    let stream = input.get("logStreamName")?.as_str()?;
+    let Value::RawJson(events) = input.get("logEvents")? else {
+        return None;
+    };
+    let batch = EventBatch::from_json(events)?;
+    Some((group.to_owned(), stream.to_owned(), batch))
 }
 
 impl LogsService {
@@ -311,18 +347,8 @@ impl LogsService {
                 .await
             }
             "PutLogEvents" => {
-                typed(input, invalid, |r: PutLogEvents| async move {
-                    let events = r
-                        .log_events
-                        .into_iter()
-                        .map(|e| InputEvent {
-                            timestamp: e.timestamp,
-                            message: e.message,
-                        })
-                        .collect();
-                    let out = l
-                        .put_events(scope, &r.log_group_name, &r.log_stream_name, events)
-                        .await?;
+                let put = |group: String, stream: String, batch: EventBatch| async move {
+                    let out = l.put_events(scope, &group, &stream, &batch).await?;
                     let rej = out.rejected;
                     Ok(PutLogEventsOut {
                         next_sequence_token: out.next_token,
@@ -332,8 +358,29 @@ impl LogsService {
                             expired_log_event_end_index: rej.expired_end,
                         }),
                     })
-                })
-                .await
+                };
+                match plain_put(&input) {
+                    Some((group, stream, batch)) => {
+                        let out = put(group, stream, batch).await?;
+                        sightline_wire::to_value(&out).map_err(|e| {
+                            ApiError::internal(format!("response encoding failed: {e}"))
+                        })
+                    }
+                    None => {
+                        typed(input, invalid, |r: PutLogEvents| async move {
+                            let events: Vec<InputEvent> = r
+                                .log_events
+                                .into_iter()
+                                .map(|e| InputEvent {
+                                    timestamp: e.timestamp,
+                                    message: e.message,
+                                })
+                                .collect();
+                            put(r.log_group_name, r.log_stream_name, events.into()).await
+                        })
+                        .await
+                    }
+                }
             }
             "GetLogEvents" => {
                 typed(input, invalid, |r: GetLogEvents| async move {

@@ -30,6 +30,169 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
     }
 }
 
+/// Decodes a request body, leaving the top-level member `raw` (if given and present) as
+/// its JSON text ([`Value::RawJson`]) for the operation to read itself. The member's
+/// extent is found by its brackets and strings alone (its contents are the reader's to
+/// check: a full check here would cost as much as reading it); the other members
+/// decode as [`decode`] would decode them. A body the scan does not follow is decoded
+/// whole.
+pub fn decode_keeping(body: &[u8], raw: Option<&'static str>) -> Result<Value, String> {
+    if let Some(member) = raw
+        && let Ok(text) = std::str::from_utf8(body)
+        && let Some(v) = keeping(text, member)
+    {
+        return Ok(v);
+    }
+    decode(body)
+}
+
+fn keeping(text: &str, member: &str) -> Option<Value> {
+    let b = text.as_bytes();
+    let mut i = skip_space(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_space(b, i + 1);
+    let mut out = ValueMap::new();
+    let mut found = false;
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            // Names with escapes or control characters are left to the full decoder.
+            let len = b
+                .get(i + 1..)?
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            let key_end = i + 1 + len;
+            if b[key_end] != b'"' {
+                return None;
+            }
+            let key = &text[i + 1..key_end];
+            i = skip_space(b, key_end + 1);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = skip_space(b, i + 1);
+            let end = value_end(b, i)?;
+            let value = if key == member {
+                found = true;
+                Value::RawJson(text[i..end].to_owned())
+            } else {
+                decode_value(&text[i..end]).ok()?
+            };
+            out.insert(key.to_owned(), value);
+            i = skip_space(b, end);
+            match b.get(i) {
+                Some(b',') => i = skip_space(b, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (found && skip_space(b, i) == b.len()).then_some(Value::Map(out))
+}
+
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// Where the value starting at `i` ends, by brackets and strings only.
+fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => string_end(b, i + 1),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            while let Some(&c) = b.get(i) {
+                match c {
+                    b'"' => {
+                        i = string_end(b, i + 1)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            None
+        }
+        _ => {
+            let n = b[i..]
+                .iter()
+                .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                .unwrap_or(b.len() - i);
+            (n > 0).then_some(i + n)
+        }
+    }
+}
+
+/// The index after the closing quote of a string whose contents start at `i`, eight
+/// bytes at a time between stops.
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        if let Some(word) = word_at(b, i) {
+            let stops = string_stops(word);
+            if stops == 0 {
+                i += 8;
+                continue;
+            }
+            i += stops.trailing_zeros() as usize / 8;
+        }
+        match *b.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+}
+
+/// The eight bytes at `i`, little-endian, if there are eight.
+pub fn word_at(b: &[u8], i: usize) -> Option<u64> {
+    let bytes: [u8; 8] = b.get(i..i.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(bytes))
+}
+
+/// The bytes of a little-endian word of JSON string text where a reader must stop: `"`,
+/// `\` and control characters (below 0x20), as the high bit of each. The lowest bit set
+/// is exact; bits above it may be false (a borrow), so a reader only trusts the first.
+pub fn string_stops(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let zero_in = |w: u64| w.wrapping_sub(ONES) & !w;
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
+    (zero_in(quote) | zero_in(backslash) | control) & HIGHS
+}
+
+/// Decodes JSON text of any kind into a tree, as [`decode`] would decode it as a member.
+pub fn decode_value(text: &str) -> Result<Value, String> {
+    if let Ok(Direct(v)) = sonic_rs::from_str::<Direct>(text) {
+        return Ok(v);
+    }
+    let json: serde_json::Value = match serde_json::from_str(text) {
+        Ok(j) => j,
+        Err(e) => serde_json::from_str(&quote_non_finite(text))
+            .map_err(|_| format!("Invalid JSON: {e}"))?,
+    };
+    Ok(from_json(json))
+}
+
 /// A [`Value`] deserialized from JSON text, with the numbers and members serde_json's
 /// document would give: integers that fit i64 as `Int`, every other number as `Float`,
 /// a repeated member's last value in its first place.
@@ -193,6 +356,7 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::Blob(b) => J::String(base64::engine::general_purpose::STANDARD.encode(b)),
         Value::Timestamp(t) => float_json(epoch_f64(t)),
         Value::List(l) => J::Array(l.iter().map(to_json).collect()),
+        Value::RawJson(_) => to_json(&v.plain_or_text()),
         Value::Map(m) => match crate::timestamp::flat_items(m) {
             Some(items) => J::Array(items.iter().map(to_json).collect()),
             None => J::Object(
@@ -258,5 +422,118 @@ mod non_finite_tests {
         );
         assert_eq!(v.get("c"), Some(&Value::String("NaN \" Infinity".into())));
         assert!(decode(b"{\"a\": Nope}").is_err());
+    }
+}
+
+#[cfg(test)]
+mod raw_member_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_kept_member_is_its_text_and_reads_as_the_tree_it_stands_for() {
+        let body = br#"{"g": "x", "logEvents": [ {"timestamp": 1, "message": "a\"b"} ], "n": 2}"#;
+        let v = decode_keeping(body, Some("logEvents")).unwrap();
+        assert_eq!(
+            v.get("logEvents"),
+            Some(&Value::RawJson(
+                r#"[ {"timestamp": 1, "message": "a\"b"} ]"#.into()
+            ))
+        );
+        assert_eq!(v.get("n"), Some(&Value::Int(2)));
+        assert_eq!(v.into_plain().unwrap(), decode(body).unwrap());
+        // Only the top level is kept as text.
+        let nested = br#"{"a": {"logEvents": [1]}}"#;
+        assert_eq!(
+            decode_keeping(nested, Some("logEvents")).unwrap(),
+            decode(nested).unwrap()
+        );
+    }
+
+    #[test]
+    fn bodies_the_scan_does_not_follow_decode_whole() {
+        // Bare NaN beside the kept member reads as it always did.
+        let body = br#"{"logEvents": [1], "x": NaN}"#;
+        let v = decode_keeping(body, Some("logEvents")).unwrap();
+        assert_eq!(v.into_plain().unwrap(), decode(body).unwrap());
+        // Trailing text, bad JSON outside the kept member, and brackets that do not
+        // close fail as they always did.
+        for bad in [
+            &br#"{"logEvents": [1]} x"#[..],
+            br#"{"logEvents": [1], "x": [1,]}"#,
+            br#"{"logEvents": [1], "x": "a\qb"}"#,
+            br#"{"logEvents": [1] "x": 1}"#,
+            br#"{"logEvents": [1}"#,
+            br#"{"logEvents": [1}]}"#,
+            br#"{"logEvents": "#,
+        ] {
+            assert_eq!(
+                decode_keeping(bad, Some("logEvents")),
+                decode(bad),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+            assert!(decode(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn malformed_text_in_the_kept_member_is_refused_when_read_as_a_tree() {
+        for bad in [
+            &br#"{"logEvents": ["a\qb"]}"#[..],
+            b"{\"logEvents\": [\"a\x01\"]}",
+            br#"{"logEvents": [1,]}"#,
+            br#"{"logEvents": [{"a" 1}]}"#,
+            br#"{"logEvents": tru}"#,
+        ] {
+            let kept = decode_keeping(bad, Some("logEvents")).unwrap();
+            assert!(matches!(kept.get("logEvents"), Some(Value::RawJson(_))));
+            let err = kept.into_plain().unwrap_err();
+            assert!(err.starts_with("Invalid JSON: "), "{err}");
+            assert!(decode(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn a_repeated_kept_member_keeps_its_last_value() {
+        let body = br#"{"logEvents": [1], "logEvents": [2]}"#;
+        let v = decode_keeping(body, Some("logEvents")).unwrap();
+        assert_eq!(v.get("logEvents"), Some(&Value::RawJson("[2]".into())));
+        assert_eq!(v.into_plain().unwrap(), decode(body).unwrap());
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "\\PC{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("[a-z]{1,3}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_first_stop_in_a_word_is_the_first_stop_byte(bytes in any::<[u8; 8]>()) {
+            let first = bytes.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+            let stops = string_stops(u64::from_le_bytes(bytes));
+            let found = (stops != 0).then(|| stops.trailing_zeros() as usize / 8);
+            prop_assert_eq!(found, first);
+        }
+
+        #[test]
+        fn keeping_a_member_as_text_changes_nothing_a_reader_sees(
+            members in prop::collection::btree_map("[a-c]", json_value(), 0..4),
+        ) {
+            let body = serde_json::Value::Object(members.into_iter().collect()).to_string();
+            let kept = decode_keeping(body.as_bytes(), Some("a")).unwrap();
+            prop_assert_eq!(kept.into_plain().unwrap(), decode(body.as_bytes()).unwrap());
+        }
     }
 }
