@@ -114,7 +114,8 @@ where
     Fut: std::future::Future<Output = Result<Resp, ApiError>>,
 {
     // A raw member (RawJson) is only found, not checked, by the codec: malformed text
-    // in it is a malformed body, answered as the codec answers one.
+    // in it is a malformed body, answered as the codec answers one. Raw members come
+    // from awsJson bodies only, and both versions word a malformed body alike.
     let input = input.into_plain().map_err(|m| {
         crate::CommonError::MalformedInput(m).to_api_error(crate::Protocol::AwsJson1_1)
     })?;

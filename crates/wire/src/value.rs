@@ -66,15 +66,10 @@ impl Value {
         }
     }
 
-    /// [`Value::into_plain`] for writers, which keep malformed raw text as a string.
-    pub(crate) fn plain_or_text(&self) -> Value {
-        match self.clone().into_plain() {
-            Ok(v) => v,
-            Err(_) => match self {
-                Value::RawJson(text) => Value::String(text.clone()),
-                _ => Value::Null,
-            },
-        }
+    /// A raw member's text as the tree it stands for, for writers (encoders, audit),
+    /// which keep malformed text as a string rather than fail.
+    pub(crate) fn raw_as_tree(text: &str) -> Value {
+        crate::codec::json::decode_value(text).unwrap_or_else(|_| Value::String(text.to_owned()))
     }
 
     /// Converts to JSON for audit records (`requestParameters`), where timestamps are
@@ -92,7 +87,7 @@ impl Value {
             Value::Blob(_) => J::String("HIDDEN_DUE_TO_SECURITY_REASONS".into()),
             Value::Timestamp(t) => J::String(crate::timestamp::format_audit(t)),
             Value::List(l) => J::Array(l.iter().map(Value::to_audit_json).collect()),
-            Value::RawJson(_) => self.plain_or_text().to_audit_json(),
+            Value::RawJson(text) => Value::raw_as_tree(text).to_audit_json(),
             // `$` members are transport (raw request headers, response status and
             // headers, raw bodies), not parameters.
             Value::Map(m) => match crate::timestamp::flat_items(m) {
@@ -211,7 +206,7 @@ impl serde::Serialize for Value {
                 }
                 map.end()
             }
-            Value::RawJson(_) => self.plain_or_text().serialize(s),
+            Value::RawJson(text) => Value::raw_as_tree(text).serialize(s),
         }
     }
 }

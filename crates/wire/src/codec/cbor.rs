@@ -63,7 +63,7 @@ fn to_cbor(v: &Value) -> C {
         Value::Blob(b) => C::Bytes(b.clone()),
         Value::Timestamp(t) => C::Tag(1, Box::new(C::Float(epoch_f64(t)))),
         Value::List(l) => C::Array(l.iter().map(to_cbor).collect()),
-        Value::RawJson(_) => to_cbor(&v.plain_or_text()),
+        Value::RawJson(text) => to_cbor(&Value::raw_as_tree(text)),
         Value::Map(m) => match crate::timestamp::flat_items(m) {
             Some(items) => C::Array(items.iter().map(to_cbor).collect()),
             None => C::Map(

@@ -356,7 +356,7 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::Blob(b) => J::String(base64::engine::general_purpose::STANDARD.encode(b)),
         Value::Timestamp(t) => float_json(epoch_f64(t)),
         Value::List(l) => J::Array(l.iter().map(to_json).collect()),
-        Value::RawJson(_) => to_json(&v.plain_or_text()),
+        Value::RawJson(text) => to_json(&Value::raw_as_tree(text)),
         Value::Map(m) => match crate::timestamp::flat_items(m) {
             Some(items) => J::Array(items.iter().map(to_json).collect()),
             None => J::Object(
@@ -492,6 +492,15 @@ mod raw_member_tests {
             assert!(err.starts_with("Invalid JSON: "), "{err}");
             assert!(decode(bad).is_err());
         }
+    }
+
+    #[test]
+    fn writers_see_a_kept_member_as_its_tree_or_keep_malformed_text() {
+        let v = Value::RawJson(r#"[1, "a"]"#.into());
+        assert_eq!(to_json(&v), serde_json::json!([1, "a"]));
+        assert_eq!(v.to_audit_json(), serde_json::json!([1, "a"]));
+        let bad = Value::RawJson("[1,".into());
+        assert_eq!(to_json(&bad), serde_json::json!("[1,"));
     }
 
     #[test]

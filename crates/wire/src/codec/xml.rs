@@ -37,7 +37,7 @@ fn scalar(v: &Value) -> Option<String> {
         Value::Blob(b) => base64::engine::general_purpose::STANDARD.encode(b),
         Value::Timestamp(t) => format_iso(t),
         Value::List(_) | Value::Map(_) => return None,
-        Value::RawJson(_) => return scalar(&v.plain_or_text()),
+        Value::RawJson(text) => return scalar(&Value::raw_as_tree(text)),
     })
 }
 
