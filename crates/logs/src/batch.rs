@@ -61,14 +61,6 @@ impl EventBatch {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
     /// Reads a `logEvents` array from its JSON text. Only the plain form clients send
     /// is read here: objects with exactly a `timestamp` integer and a `message`
     /// string. Anything else (another member, a fractional timestamp, a missing
@@ -127,31 +119,17 @@ impl<'a> Events<'a> {
         self.slots.is_empty()
     }
 
-    fn event(&self, s: &Slot) -> Event<'a> {
-        Event {
-            timestamp: s.timestamp,
-            message: &self.text[s.start..s.start + s.len],
-        }
-    }
-
-    pub fn get(&self, i: usize) -> Option<Event<'a>> {
-        self.slots.get(i).map(|s| self.event(s))
-    }
-
     pub fn first(&self) -> Option<Event<'a>> {
-        self.slots.first().map(|s| self.event(s))
+        self.slots.first().map(|s| event(self.text, s))
     }
 
     pub fn last(&self) -> Option<Event<'a>> {
-        self.slots.last().map(|s| self.event(s))
+        self.slots.last().map(|s| event(self.text, s))
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Event<'a>> + 'a {
         let text = self.text;
-        self.slots.iter().map(move |s| Event {
-            timestamp: s.timestamp,
-            message: &text[s.start..s.start + s.len],
-        })
+        self.slots.iter().map(move |s| event(text, s))
     }
 
     /// The events in `range` (clamped to the batch).
@@ -171,6 +149,13 @@ impl<'a> Events<'a> {
 
     pub fn message_bytes(&self) -> usize {
         self.slots.iter().map(|s| s.len).sum()
+    }
+}
+
+fn event<'a>(text: &'a str, s: &Slot) -> Event<'a> {
+    Event {
+        timestamp: s.timestamp,
+        message: &text[s.start..s.start + s.len],
     }
 }
 
@@ -378,7 +363,7 @@ mod tests {
                 (-3, "x".to_owned())
             ]
         );
-        assert!(EventBatch::from_json("[]").unwrap().is_empty());
+        assert!(EventBatch::from_json("[]").unwrap().all().is_empty());
     }
 
     #[test]
@@ -427,7 +412,7 @@ mod tests {
         let mid = all.slice(1..3);
         assert_eq!(mid.first().map(|e| e.message), Some("bb"));
         assert_eq!(mid.last().map(|e| e.message), Some("ccc"));
-        assert_eq!(mid.get(2), None);
+        assert_eq!(mid.len(), 2);
         assert!(all.slice(3..9).is_empty());
     }
 
