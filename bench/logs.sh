@@ -6,7 +6,9 @@
 #     ~200-byte events (the most that fit AWS's 1 MiB batch limit) with 16 connections,
 #     every batch distinct and no event sent twice (replayed batches would put copies of
 #     each event side by side in the segments, which then compress and scan many times
-#     better than real logs) (target 500,000 events/s, 100 MB/s);
+#     better than real logs) (target 500,000 events/s, 100 MB/s); wrk runs one thread
+#     that builds its requests in memory before the clock starts, so that the load
+#     generator takes little of the two cores it shares with the server;
 #  3. FilterLogEvents with a term pattern over everything stored (~15-20 million events),
 #     side by side with `rg -c` over as many of the same messages in a text file
 #     (target within 2x);
@@ -16,9 +18,9 @@
 # Prints a table with the ratios to the targets.
 #
 # Environment: BENCH_LOAD_SECONDS (default 25, after BENCH_WARMUP_SECONDS, default 10, not
-# measured), BENCH_CONNECTIONS (16), BENCH_MAX_RATE (150: batches per second the load
-# could reach at most; that many distinct batches per second of load are made, ~1 MB
-# each, on disk), BENCH_STORAGE_BATCHES (100), CARGO_TARGET_DIR,
+# measured), BENCH_CONNECTIONS (16), BENCH_MAX_RATE (200: batches per second the load
+# could reach at most; that many distinct batches per second of load are made, ~1.2 MB
+# each, on disk, and wrk holds a run's worth in memory), BENCH_STORAGE_BATCHES (100), CARGO_TARGET_DIR,
 # SIGHTLINE_TEST_VENV (default .venv, made by scripts/test).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -19,6 +19,7 @@ pub mod sink;
 pub mod store;
 pub mod table;
 pub mod wal;
+mod wal_file;
 
 use buffer::{Buffer, PartitionKey, Prepared};
 use catalog::Segment;
@@ -399,9 +400,10 @@ impl Lake {
         profile: segment::Profile,
     ) -> Result<Segment> {
         let work = move || -> Result<_> {
-            let sorted = segment::sorted(&ds.schema(), ds.time_column(), &batches)?;
-            let bytes = bytes::Bytes::from(segment::encode(&sorted, ds.column_hints(), profile)?);
-            Ok((sorted, bytes))
+            let schema = ds.schema();
+            let sorted = segment::in_time_order(&schema, ds.time_column(), batches)?;
+            let bytes = segment::encode(&sorted, &schema, ds.column_hints(), profile)?;
+            Ok((sorted, bytes::Bytes::from(bytes)))
         };
         let (sorted, bytes) = match profile {
             segment::Profile::Hot => tokio::task::spawn_blocking(work)

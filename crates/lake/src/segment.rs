@@ -7,8 +7,8 @@ use crate::catalog::Segment;
 use crate::dataset::{ColumnHint, arrow_err};
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
-use datafusion::arrow::array::{Array, TimestampMillisecondArray};
-use datafusion::arrow::compute::{SortOptions, concat_batches, sort_to_indices, take_record_batch};
+use datafusion::arrow::array::{Array, TimestampMillisecondArray, UInt32Array};
+use datafusion::arrow::compute::{concat_batches, take_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -33,24 +33,72 @@ pub fn partition_dir(key: &PartitionKey) -> String {
     )
 }
 
-/// Concatenates and sorts by the time column (stable, so equal times keep append order).
-pub fn sorted(
+/// The rows of `batches` in time order (stable: equal times keep append order).
+///
+/// Appends arrive as batches that are each in time order and cover disjoint spans,
+/// only not in the order of their spans (concurrent requests); those are put in order
+/// as they are, without copying a row. Anything else is concatenated and sorted.
+pub fn in_time_order(
     schema: &SchemaRef,
     time_column: &str,
-    batches: &[RecordBatch],
-) -> Result<RecordBatch> {
-    let all = concat_batches(schema, batches).map_err(arrow_err)?;
+    batches: Vec<RecordBatch>,
+) -> Result<Vec<RecordBatch>> {
     let idx = schema.index_of(time_column).map_err(arrow_err)?;
-    let indices = sort_to_indices(
-        all.column(idx),
-        Some(SortOptions {
-            descending: false,
-            nulls_first: true,
-        }),
-        None,
-    )
-    .map_err(arrow_err)?;
-    take_record_batch(&all, &indices).map_err(arrow_err)
+    let mut spans = Vec::with_capacity(batches.len());
+    for (i, b) in batches.iter().enumerate() {
+        if b.num_rows() == 0 {
+            continue;
+        }
+        match sorted_span(b.column(idx).as_ref()) {
+            Some((first, last)) => spans.push((first, last, i)),
+            None => return sort_all(schema, idx, &batches),
+        }
+    }
+    spans.sort_by_key(|&(first, _, i)| (first, i));
+    if spans.windows(2).any(|w| w[0].1 > w[1].0) {
+        return sort_all(schema, idx, &batches);
+    }
+    let mut slots: Vec<Option<RecordBatch>> = batches.into_iter().map(Some).collect();
+    Ok(spans
+        .iter()
+        .filter_map(|&(_, _, i)| slots.get_mut(i).and_then(Option::take))
+        .collect())
+}
+
+/// First and last time of a batch whose time column has no nulls and never goes back.
+fn sorted_span(col: &dyn Array) -> Option<(i64, i64)> {
+    let ts = col.as_any().downcast_ref::<TimestampMillisecondArray>()?;
+    if ts.null_count() > 0 || ts.is_empty() {
+        return None;
+    }
+    let v = ts.values();
+    v.windows(2)
+        .all(|w| w[0] <= w[1])
+        .then(|| (v[0], v[v.len() - 1]))
+}
+
+/// Concatenates and sorts stably (Arrow's own sort is not: equal times could trade
+/// places, and readers expect them in the order they were put).
+fn sort_all(schema: &SchemaRef, idx: usize, batches: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
+    let all = concat_batches(schema, batches).map_err(arrow_err)?;
+    let times = all
+        .column(idx)
+        .as_any()
+        .downcast_ref::<TimestampMillisecondArray>()
+        .ok_or_else(|| Error::Arrow("the time column is not a millisecond timestamp".into()))?;
+    let n = u32::try_from(all.num_rows()).map_err(|_| Error::Arrow("batch too large".into()))?;
+    let mut order: Vec<u32> = (0..n).collect();
+    if times.null_count() == 0 {
+        let values = times.values();
+        order.sort_by_key(|&i| values[i as usize]);
+    } else {
+        order.sort_by_key(|&i| {
+            let i = i as usize;
+            (times.is_valid(i), times.is_valid(i).then(|| times.value(i)))
+        });
+    }
+    let indices = UInt32Array::from(order);
+    Ok(vec![take_record_batch(&all, &indices).map_err(arrow_err)?])
 }
 
 /// Uncompressed bytes per page of a wide column: a handful of rows, so reading one
@@ -122,9 +170,10 @@ fn zstd(level: i32) -> Result<Compression> {
     ))
 }
 
-/// Writes one sorted batch as Parquet bytes.
+/// Writes batches (in time order, one schema) as Parquet bytes.
 pub fn encode(
-    batch: &RecordBatch,
+    batches: &[RecordBatch],
+    schema: &SchemaRef,
     hints: &[(&str, ColumnHint)],
     profile: Profile,
 ) -> Result<Vec<u8>> {
@@ -142,8 +191,10 @@ pub fn encode(
             ColumnHint::Wide => props
                 .set_column_dictionary_enabled(path.clone(), false)
                 .set_column_data_page_size_limit(path, WIDE_PAGE_BYTES),
+            // Bounds of free text prune nothing and cost a comparison of every value.
             ColumnHint::Text => props
                 .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_statistics_enabled(path.clone(), EnabledStatistics::None)
                 .set_column_encoding(path.clone(), profile.text_encoding())
                 .set_column_data_page_size_limit(path.clone(), text_page)
                 .set_column_compression(path, text_codec),
@@ -153,37 +204,45 @@ pub fn encode(
         };
     }
     let props = props.build();
-    let mut out = Vec::with_capacity(batch.get_array_memory_size() / 4);
-    let mut w = ArrowWriter::try_new(&mut out, batch.schema(), Some(props))
+    let memory: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+    let mut out = Vec::with_capacity(memory / 4);
+    let mut w = ArrowWriter::try_new(&mut out, schema.clone(), Some(props))
         .map_err(|e| Error::Parquet(e.to_string()))?;
-    w.write(batch).map_err(|e| Error::Parquet(e.to_string()))?;
+    for batch in batches {
+        w.write(batch).map_err(|e| Error::Parquet(e.to_string()))?;
+    }
     w.close().map_err(|e| Error::Parquet(e.to_string()))?;
     Ok(out)
 }
 
-/// Time bounds of a sorted batch, in milliseconds.
-pub fn time_bounds(batch: &RecordBatch, time_column: &str) -> Result<(i64, i64)> {
-    let col = batch
-        .column_by_name(time_column)
-        .ok_or_else(|| Error::Arrow(format!("no column {time_column}")))?;
-    let ts = col
-        .as_any()
-        .downcast_ref::<TimestampMillisecondArray>()
-        .ok_or_else(|| Error::Arrow(format!("{time_column} is not a millisecond timestamp")))?;
-    if ts.is_empty() {
+/// Time bounds of batches in time order, in milliseconds.
+pub fn time_bounds(batches: &[RecordBatch], time_column: &str) -> Result<(i64, i64)> {
+    let column = |b: &RecordBatch| -> Result<TimestampMillisecondArray> {
+        let col = b
+            .column_by_name(time_column)
+            .ok_or_else(|| Error::Arrow(format!("no column {time_column}")))?;
+        col.as_any()
+            .downcast_ref::<TimestampMillisecondArray>()
+            .cloned()
+            .ok_or_else(|| Error::Arrow(format!("{time_column} is not a millisecond timestamp")))
+    };
+    let mut nonempty = batches.iter().filter(|b| b.num_rows() > 0);
+    let (Some(first), Some(last)) = (nonempty.next(), batches.iter().rfind(|b| b.num_rows() > 0))
+    else {
         return Ok((0, 0));
-    }
-    Ok((ts.value(0), ts.value(ts.len() - 1)))
+    };
+    let (first, last) = (column(first)?, column(last)?);
+    Ok((first.value(0), last.value(last.len() - 1)))
 }
 
 pub fn describe(
     key: &PartitionKey,
     path: String,
-    batch: &RecordBatch,
+    batches: &[RecordBatch],
     time_column: &str,
     bytes: usize,
 ) -> Result<Segment> {
-    let (min_time, max_time) = time_bounds(batch, time_column)?;
+    let (min_time, max_time) = time_bounds(batches, time_column)?;
     Ok(Segment {
         path,
         dataset: key.dataset.clone(),
@@ -192,7 +251,7 @@ pub fn describe(
         hour: key.hour,
         min_time,
         max_time,
-        rows: batch.num_rows() as i64,
+        rows: batches.iter().map(RecordBatch::num_rows).sum::<usize>() as i64,
         bytes: bytes as i64,
         grams: 0,
     })
@@ -239,4 +298,100 @@ pub fn is_sealed(path: &str) -> bool {
     path.rsplit('/')
         .next()
         .is_some_and(|name| name.starts_with('s'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("t", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+            Field::new("id", DataType::Int64, false),
+        ]))
+    }
+
+    /// A batch of (time, id) rows.
+    fn batch(rows: &[(i64, i64)]) -> RecordBatch {
+        let t = TimestampMillisecondArray::from_iter_values(rows.iter().map(|r| r.0));
+        let id = Int64Array::from_iter_values(rows.iter().map(|r| r.1));
+        RecordBatch::try_new(schema(), vec![Arc::new(t), Arc::new(id)]).unwrap()
+    }
+
+    fn rows(batches: &[RecordBatch]) -> Vec<(i64, i64)> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                let t = b
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<TimestampMillisecondArray>();
+                let id = b.column(1).as_any().downcast_ref::<Int64Array>();
+                let (t, id) = (t.unwrap().clone(), id.unwrap().clone());
+                (0..b.num_rows()).map(move |i| (t.value(i), id.value(i)))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn disjoint_batches_are_reordered_without_copying_a_row() {
+        let input = vec![
+            batch(&[(30, 0), (35, 1)]),
+            batch(&[]),
+            batch(&[(10, 2), (20, 3)]),
+            batch(&[(20, 4), (25, 5)]),
+        ];
+        let data = |b: &RecordBatch| b.column(1).to_data().buffers()[0].as_ptr();
+        let before: Vec<_> = input.iter().map(data).collect();
+        let out = in_time_order(&schema(), "t", input).unwrap();
+        assert_eq!(
+            out.len(),
+            3,
+            "the empty batch is dropped, the rest kept whole"
+        );
+        assert_eq!(
+            out.iter().map(data).collect::<Vec<_>>(),
+            vec![before[2], before[3], before[0]]
+        );
+        assert_eq!(time_bounds(&out, "t").unwrap(), (10, 35));
+    }
+
+    #[test]
+    fn overlapping_or_unsorted_batches_are_sorted_stably() {
+        let overlapping = vec![batch(&[(10, 0), (30, 1)]), batch(&[(10, 2), (20, 3)])];
+        let out = in_time_order(&schema(), "t", overlapping).unwrap();
+        assert_eq!(rows(&out), vec![(10, 0), (10, 2), (20, 3), (30, 1)]);
+        let unsorted = vec![batch(&[(5, 0), (1, 1), (5, 2)])];
+        let out = in_time_order(&schema(), "t", unsorted).unwrap();
+        assert_eq!(rows(&out), vec![(1, 1), (5, 0), (5, 2)]);
+    }
+
+    proptest! {
+        /// Whichever way it goes, the result is the stable sort of all rows by time.
+        #[test]
+        fn any_batches_come_out_as_a_stable_sort(
+            spans in prop::collection::vec((0i64..1000, prop::collection::vec(0i64..50, 0..20), any::<bool>()), 0..8)
+        ) {
+            let mut id = 0;
+            let mut input = Vec::new();
+            for (start, steps, keep_sorted) in spans {
+                let mut t = start;
+                let mut r = Vec::new();
+                for s in steps {
+                    t = if keep_sorted { t + s } else { start + s };
+                    r.push((t, id));
+                    id += 1;
+                }
+                input.push(batch(&r));
+            }
+            let mut want = rows(&input);
+            want.sort_by_key(|r| r.0);
+            let out = in_time_order(&schema(), "t", input).unwrap();
+            prop_assert_eq!(rows(&out), want);
+        }
+    }
 }

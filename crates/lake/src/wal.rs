@@ -4,10 +4,11 @@
 //! a new generation so that everything up to the old one can be moved into segments.
 
 use crate::buffer::{Buffer, Prepared};
+use crate::wal_file::WalFile;
 use crate::{Error, Result};
 use parking_lot::Mutex;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -200,6 +201,11 @@ pub fn replay(path: &Path) -> Result<Replay> {
     let mut out = Replay::default();
     let mut pos = 0usize;
     while pos < data.len() {
+        // A direct-I/O WAL ends in zeros up to its last block boundary (`wal_file`); a
+        // frame never starts with a zero byte, since its magic does not.
+        if data[pos] == 0 && data[pos..].iter().all(|&b| b == 0) {
+            break;
+        }
         let fail = |why: &str| Some((pos as u64, why.to_owned()));
         let Some(h) = data.get(pos..pos + HEADER) else {
             out.cut = fail("truncated frame header");
@@ -328,20 +334,17 @@ impl Writer {
     }
 }
 
-fn open_generation(dir: &Path, generation: u64) -> Result<File> {
-    let f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join(file_name(generation)))?;
+fn open_generation(dir: &Path, generation: u64) -> Result<WalFile> {
+    let f = WalFile::create(&dir.join(file_name(generation)))?;
     // The new file's directory entry must survive a crash too.
     File::open(dir)?.sync_all()?;
     Ok(f)
 }
 
-/// Drops the page cache of a durable range of the WAL. The WAL is read only after a
-/// crash, so its pages would only crowd out the segments' (a flush's worth of log text,
-/// hundreds of MB) and make every commit take fresh pages from the kernel; dropped, the
-/// next commit reuses them.
+/// Drops the page cache of a durable range of a WAL written through it. The WAL is read
+/// only after a crash, so its pages would only crowd out the segments' (a flush's worth
+/// of log text, hundreds of MB) and make every commit take fresh pages from the kernel;
+/// dropped, the next commit reuses them.
 fn drop_cached(file: &File, offset: u64, len: usize) {
     #[cfg(target_os = "linux")]
     {
@@ -358,17 +361,18 @@ fn drop_cached(file: &File, offset: u64, len: usize) {
     }
 }
 
+/// Bytes of frames one commit takes at most (plus the frame that crosses it).
+const COMMIT_BYTES: usize = 32 << 20;
+
 fn run(
     dir: PathBuf,
     mut generation: u64,
-    mut file: File,
+    mut file: WalFile,
     rx: mpsc::Receiver<Msg>,
     buffer: Arc<Mutex<Buffer>>,
 ) {
-    let mut bytes = Vec::with_capacity(1 << 20);
+    let mut frames: Vec<Vec<u8>> = Vec::new();
     let mut batch: Vec<(Prepared, oneshot::Sender<Result<(), String>>)> = Vec::new();
-    // Where the next commit starts in the current file.
-    let mut at = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut pending: Option<Msg> = None;
     loop {
         let first = match pending.take() {
@@ -390,7 +394,6 @@ fn run(
                     Ok(f) => {
                         file = f;
                         generation = next;
-                        at = 0;
                         let _ = done.send(Ok(old));
                     }
                     Err(e) => {
@@ -400,24 +403,25 @@ fn run(
                 continue;
             }
             Msg::Append {
-                bytes: b,
+                bytes,
                 prepared,
                 done,
             } => {
-                bytes.clear();
-                bytes.extend_from_slice(&b);
+                frames.push(bytes);
                 batch.push((prepared, done));
             }
         }
         // Everything already queued joins this commit, up to a rotation.
-        while bytes.len() < 32 << 20 {
+        let mut size = frames[0].len();
+        while size < COMMIT_BYTES {
             match rx.try_recv() {
                 Ok(Msg::Append {
-                    bytes: b,
+                    bytes,
                     prepared,
                     done,
                 }) => {
-                    bytes.extend_from_slice(&b);
+                    size += bytes.len();
+                    frames.push(bytes);
                     batch.push((prepared, done));
                 }
                 Ok(rotate @ Msg::Rotate { .. }) => {
@@ -427,14 +431,15 @@ fn run(
                 Err(_) => break,
             }
         }
-        let result = file
-            .write_all(&bytes)
-            .and_then(|_| file.sync_data())
-            .map_err(|e| e.to_string());
+        let at = file.end();
+        let slices: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+        let result = file.append(&slices).map_err(|e| e.to_string());
+        drop(slices);
         match &result {
             Ok(()) => {
-                drop_cached(&file, at, bytes.len());
-                at += bytes.len() as u64;
+                if !file.is_direct() {
+                    drop_cached(file.file(), at, size);
+                }
                 let mut buf = buffer.lock();
                 for (p, _) in batch.iter_mut() {
                     buf.insert(generation, std::mem::take(p));
@@ -445,6 +450,7 @@ fn run(
         for (_, done) in batch.drain(..) {
             let _ = done.send(result.clone());
         }
+        frames.clear();
     }
     let _ = file.sync_all();
 }
@@ -502,6 +508,31 @@ mod tests {
             (offset, why.as_str()),
             (a.len() as u64, "checksum mismatch")
         );
+    }
+
+    #[test]
+    fn a_direct_wal_replays_whole_and_its_zero_padding_is_no_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file_name(3));
+        let mut f = WalFile::create(&path).unwrap();
+        let entries: Vec<Entry> = [1, 40, 2, 300].into_iter().map(entry).collect();
+        for e in &entries {
+            f.append(&[&e.encode().unwrap()]).unwrap();
+        }
+        drop(f);
+        let r = replay(&path).unwrap();
+        assert_eq!(r.entries, entries);
+        assert!(r.cut.is_none(), "{:?}", r.cut);
+        // Bytes after the zeros are damage again: a commit that was never acknowledged
+        // landed only in part.
+        let mut data = std::fs::read(&path).unwrap();
+        let end: usize = entries.iter().map(|e| e.encode().unwrap().len()).sum();
+        data.extend_from_slice(&[0; 100]);
+        data.push(7);
+        std::fs::write(&path, &data).unwrap();
+        let r = replay(&path).unwrap();
+        assert_eq!(r.entries, entries);
+        assert_eq!(r.cut.map(|c| c.0), Some(end as u64));
     }
 
     #[test]
