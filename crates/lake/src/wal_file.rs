@@ -119,7 +119,9 @@ impl WalFile {
         if self.mem.len() >= self.start + n {
             return;
         }
-        let size = n.next_power_of_two().max(1 << 20);
+        // A quarter more than asked, so that commits growing by a little do not each
+        // take (and fault in) a fresh buffer.
+        let size = (n + n / 4).max(1 << 20);
         let mut mem = vec![0u8; size + BLOCK];
         let start = mem.as_ptr().align_offset(BLOCK);
         mem[start..start + self.tail]
