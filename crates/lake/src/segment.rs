@@ -82,8 +82,9 @@ fn sorted_span(col: &dyn Array) -> Option<(i64, i64)> {
         .then(|| (v[0], v[v.len() - 1]))
 }
 
-/// Concatenates and sorts stably (Arrow's own sort is not: equal times could trade
-/// places, and readers expect them in the order they were put).
+/// Concatenates and sorts stably. Arrow's own sort is not stable: rows of one request
+/// with equal times could trade places, and a query that takes storage order (one
+/// without a sort) would show them out of the order they were put in.
 fn sort_all(schema: &SchemaRef, idx: usize, batches: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
     let all = concat_batches(schema, batches).map_err(arrow_err)?;
     let times = all
@@ -385,7 +386,7 @@ mod tests {
         /// equal times keep append order except at a seam of two whole batches. Times
         /// are drawn close together, so that spans often touch and overlap.
         #[test]
-        fn any_batches_come_out_as_a_stable_sort(
+        fn any_batches_come_out_in_time_order_with_every_row_once(
             spans in prop::collection::vec((0i64..40, prop::collection::vec(0i64..4, 0..12), any::<bool>()), 0..8)
         ) {
             let mut id = 0;
