@@ -341,26 +341,6 @@ fn open_generation(dir: &Path, generation: u64) -> Result<WalFile> {
     Ok(f)
 }
 
-/// Drops the page cache of a durable range of a WAL written through it. The WAL is read
-/// only after a crash, so its pages would only crowd out the segments' (a flush's worth
-/// of log text, hundreds of MB) and make every commit take fresh pages from the kernel;
-/// dropped, the next commit reuses them.
-fn drop_cached(file: &File, offset: u64, len: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len))
-        else {
-            return;
-        };
-        // SAFETY: the descriptor is open for the duration of the call; the advice only
-        // drops clean cached pages, and a failure leaves them cached, which is harmless.
-        unsafe {
-            libc::posix_fadvise(file.as_raw_fd(), offset, len, libc::POSIX_FADV_DONTNEED);
-        }
-    }
-}
-
 /// Bytes of frames one commit takes at most (plus the frame that crosses it).
 const COMMIT_BYTES: usize = 32 << 20;
 
@@ -431,15 +411,10 @@ fn run(
                 Err(_) => break,
             }
         }
-        let at = file.end();
         let slices: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
         let result = file.append(&slices).map_err(|e| e.to_string());
-        drop(slices);
         match &result {
             Ok(()) => {
-                if !file.is_direct() {
-                    drop_cached(file.file(), at, size);
-                }
                 let mut buf = buffer.lock();
                 for (p, _) in batch.iter_mut() {
                     buf.insert(generation, std::mem::take(p));
